@@ -1,0 +1,149 @@
+"""Configuration, read from environment variables.
+
+Defaults are safe for development only. Production refuses to start without a real SECRET_KEY.
+Every variable is listed, with its default, in README.md ("Configuration").
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def env_list(name: str) -> list[str]:
+    return [item.strip().lower() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def database_url(default: str) -> str:
+    """Return DATABASE_URL with the driver we ship (psycopg 3) made explicit for PostgreSQL."""
+    url = os.environ.get("DATABASE_URL") or default
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    SITE_NAME = os.environ.get("SITE_NAME", "Portal")
+    SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000").rstrip("/")
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+
+    SQLALCHEMY_DATABASE_URI = database_url(f"sqlite:///{INSTANCE_DIR / 'portal.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    # Accounts
+    STAFF_EMAIL_DOMAINS = env_list("STAFF_EMAIL_DOMAINS")
+    PASSWORD_HASH_METHOD = "scrypt"
+    VERIFY_EMAIL_HOURS = 48
+    RESET_PASSWORD_HOURS = 1
+    LAST_SEEN_INTERVAL_SECONDS = 300
+    ADMIN_USERS_PER_PAGE = 50
+
+    # Sessions and cookies
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 24 * 14
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, so a long-open form still posts
+    SECURE_HEADERS_HSTS = False
+
+    # Rate limits (Flask-Limiter); memory storage unless REDIS_URL is set
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_ENABLED = True
+    RATELIMIT_SIGNIN_IP = "30 per 5 minutes"
+    RATELIMIT_SIGNIN_ACCOUNT = "8 per 15 minutes"
+    RATELIMIT_SIGNUP = "10 per hour"
+    RATELIMIT_RESEND = "5 per 15 minutes"
+    RATELIMIT_RESET = "5 per 15 minutes"
+
+    # Mail
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Portal <no-reply@localhost>")
+    SMTP_HOST = os.environ.get("SMTP_HOST", "localhost")
+    SMTP_PORT = env_int("SMTP_PORT", 25)
+    SMTP_USER = os.environ.get("SMTP_USER", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_TLS = os.environ.get("SMTP_TLS", "none").lower()  # none, starttls, ssl
+    SMTP_TIMEOUT = env_int("SMTP_TIMEOUT", 20)
+    MAIL_MAX_ATTEMPTS = env_int("MAIL_MAX_ATTEMPTS", 6)
+    MAIL_RETRY_BASE_SECONDS = env_int("MAIL_RETRY_BASE_SECONDS", 60)
+    MAIL_BATCH_SIZE = 50
+    WORKER_POLL_SECONDS = env_int("WORKER_POLL_SECONDS", 5)
+
+    @classmethod
+    def mail_deliver_on_commit(cls) -> bool:
+        return env_bool("MAIL_DELIVER_ON_COMMIT", cls.MAIL_BACKEND == "console")
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False  # `make run` sets FLASK_DEBUG for the reloader; keep tracebacks out of pages
+    MAIL_DELIVER_ON_COMMIT = Config.mail_deliver_on_commit()
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-secret"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"  # tests.conftest replaces it with a real database
+    # A cheap hash keeps the suite fast; the algorithm is a parameter, not a rule under test.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    MAIL_BACKEND = "console"
+    MAIL_DELIVER_ON_COMMIT = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    SITE_URL = "http://portal.test"
+    SERVER_NAME = None
+    STAFF_EMAIL_DOMAINS: list[str] = []
+    MAIL_FROM = "Portal <no-reply@portal.test>"
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    SECURE_HEADERS_HSTS = env_bool("HSTS", True)
+    PREFERRED_URL_SCHEME = "https"
+    MAIL_DELIVER_ON_COMMIT = env_bool("MAIL_DELIVER_ON_COMMIT", False)
+
+    @classmethod
+    def check(cls) -> None:
+        secret = os.environ.get("SECRET_KEY", "")
+        if not secret or secret == Config.SECRET_KEY or len(secret) < 32:
+            raise RuntimeError(
+                "SECRET_KEY is not set (or is shorter than 32 characters). Production refuses to start "
+                "without it: set SECRET_KEY to a long random value, for example the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    """The configuration class named by PORTAL_ENV (development when unset)."""
+    name = os.environ.get("PORTAL_ENV", "development").lower()
+    if name not in CONFIGS:
+        raise RuntimeError(f"PORTAL_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
+    return CONFIGS[name]

@@ -1,0 +1,77 @@
+"""Portal: a vendor's customer community and user-conference portal."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, current_app
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import Config, ProductionConfig, config_from_env
+from portal.db import install_sqlite_behaviour
+from portal.errors import register_error_handlers
+from portal.extensions import csrf, db, limiter, login_manager, migrate
+from portal.security import register_security_headers
+from portal.templating import register_templating
+
+BASE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
+    config_class = config_class or config_from_env()
+    if issubclass(config_class, ProductionConfig):
+        config_class.check()
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(BASE_DIR, "templates"),
+        static_folder=os.path.join(BASE_DIR, "static"),
+        instance_path=os.path.join(BASE_DIR, "instance"),
+    )
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+
+    proxies = int(os.environ.get("PROXY_COUNT", "0") or 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+    install_sqlite_behaviour()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(BASE_DIR, "migrations"), compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.sign_in"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    from portal import accounts, main, notifications
+    from portal.notifications.services import install_session_hooks, take_committed_ids
+    from portal.notifications.worker import deliver_due
+
+    app.register_blueprint(main.bp)
+    app.register_blueprint(accounts.bp)
+    app.register_blueprint(notifications.bp)
+
+    register_error_handlers(app)
+    register_security_headers(app)
+    register_templating(app)
+    install_session_hooks()
+
+    @app.after_request
+    def deliver_committed_mail(response):
+        """Development: send what this request committed to the outbox right away (no worker needed)."""
+        ids = take_committed_ids()
+        if ids and current_app.config.get("MAIL_DELIVER_ON_COMMIT"):
+            try:
+                deliver_due(limit=len(ids), ids=ids)
+            except Exception:  # the worker will pick it up; never fail the page for it
+                db.session.rollback()
+                current_app.logger.exception("Immediate mail delivery failed")
+        return response
+
+    return app

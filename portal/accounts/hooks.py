@@ -1,0 +1,41 @@
+"""Per-request account upkeep: loading the user, ending suspended sessions, recording presence."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_login import current_user, logout_user
+from sqlalchemy.exc import OperationalError
+
+from portal.accounts import bp
+from portal.accounts.models import User
+from portal.accounts.services import suspension_message, touch_last_seen
+from portal.extensions import db, login_manager
+from portal.templating import format_datetime
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    user_id, _, stamp = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not stamp or user.session_stamp != stamp:
+        return None
+    return user
+
+
+@bp.before_app_request
+def account_upkeep():
+    if request.endpoint == "static" or not current_user.is_authenticated:
+        return None
+    if current_user.is_suspended:
+        message = suspension_message(current_user, format_datetime(current_user.suspended_until))
+        logout_user()
+        flash(message, "danger")
+        return redirect(url_for("accounts.sign_in"))
+    try:
+        if touch_last_seen(current_user):
+            db.session.commit()
+    except OperationalError:  # presence is best-effort: never fail a page because the database is busy
+        db.session.rollback()
+    return None

@@ -1,0 +1,124 @@
+"""Declarative base, column types and time helpers shared by every model."""
+
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timezone-aware UTC datetime on every database.
+
+    SQLite has no time zones and returns naive values, so values are stored as naive UTC there and
+    made aware again on the way out. Naive values are refused on the way in: they are always a bug.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _sqlite_connect(dbapi_connection, connection_record) -> None:
+    import sqlite3
+
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # Let SQLAlchemy emit BEGIN itself (see _sqlite_begin) instead of pysqlite's implicit, deferred one.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    if cursor.execute("PRAGMA database_list").fetchone()[2]:  # a file, not :memory:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+_immediate = contextvars.ContextVar("sqlite_immediate", default=False)
+
+
+def writes_on_get(view):
+    """Mark a GET view that writes (e.g. a link from an email that confirms something)."""
+    view.writes_on_get = True
+    return view
+
+
+@contextmanager
+def immediate_transactions():
+    """Inside this block, SQLite transactions take the write lock at BEGIN (used by the outbox worker)."""
+    token = _immediate.set(True)
+    try:
+        yield
+    finally:
+        _immediate.reset(token)
+
+
+def _needs_write_lock() -> bool:
+    from flask import current_app, has_request_context, request
+
+    if _immediate.get():
+        return True
+    if not has_request_context():
+        return False
+    if request.method in WRITE_METHODS:
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "writes_on_get", False))
+
+
+def _sqlite_begin(conn) -> None:
+    """On SQLite, a transaction that will write takes the write lock at BEGIN (BEGIN IMMEDIATE).
+
+    In WAL mode a deferred transaction that has read cannot become a writer while another connection
+    writes: SQLite fails it at once with "database is locked" instead of waiting. Taking the lock up front
+    makes concurrent writers queue behind the busy timeout. Reads stay deferred and never wait.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if _needs_write_lock() else "BEGIN")
+
+
+def install_sqlite_behaviour() -> None:
+    """Pragmas (WAL, foreign keys, busy timeout) and explicit BEGINs for every SQLite connection."""
+    if not sa.event.contains(sa.engine.Engine, "connect", _sqlite_connect):
+        sa.event.listen(sa.engine.Engine, "connect", _sqlite_connect)
+        sa.event.listen(sa.engine.Engine, "begin", _sqlite_begin)

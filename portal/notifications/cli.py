@@ -1,0 +1,20 @@
+"""`flask worker`: deliver the outbox."""
+
+from __future__ import annotations
+
+import click
+
+from portal.notifications import bp
+from portal.notifications.worker import run_worker
+
+
+@bp.cli.command("worker", with_appcontext=True)
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit (for cron or tests).")
+@click.option("--poll", type=float, default=None, help="Seconds to sleep when nothing is due (WORKER_POLL_SECONDS).")
+def worker_command(once: bool, poll: float | None) -> None:
+    """Deliver queued email, retrying with backoff; run several on PostgreSQL to share the load."""
+    click.echo("worker: delivering the outbox" + (" once" if once else "; Ctrl+C to stop"))
+    try:
+        run_worker(once=once, poll_seconds=poll, log=click.echo)
+    except KeyboardInterrupt:
+        click.echo("worker: stopped")

@@ -1,0 +1,235 @@
+"""Application-wide behaviour: security headers, CSRF everywhere, error pages, configuration, CLI."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from config import Config, ProductionConfig, TestingConfig
+from portal import create_app
+from portal.accounts.models import Organization, User
+from portal.permissions import Role
+from portal.security import is_safe_next
+from tests.factories import count_rows, login, make_user
+from tests.helpers import csrf_token
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def sample_url(rule) -> str:
+    """A concrete URL for a url_map rule, with 1 for ints and a dummy for strings."""
+    values = {
+        arg: 1 if type(rule._converters[arg]).__name__ == "IntegerConverter" else "x" for arg in rule.arguments
+    }
+    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: str(values[m.group(1)]), rule.rule)
+
+
+# --- Security headers and CSRF --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/signin", "/signup", "/does-not-exist", "/users/999"])
+def test_security_headers_on_html_pages(client, path):
+    response = client.get(path)
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_pages_have_no_inline_script_or_style(client):
+    login(client, make_user(role=Role.ADMIN, verified=False))
+    for path in ["/", "/signin", "/settings", "/admin/users", "/admin/organizations", "/admin/mail", "/nope"]:
+        body = text(client.get(path))
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", body), path
+        assert not re.search(r"\son[a-z]+\s*=", body), path
+        assert " style=" not in body, path
+
+
+def test_session_cookie_is_httponly_and_lax(client):
+    user = make_user()
+    response = client.post("/signin", data={"email": user.email, "password": "correct horse battery",
+                                            "csrf_token": csrf_token(client, "/signin")})
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_production_cookies_are_secure():
+    assert ProductionConfig.SESSION_COOKIE_SECURE and ProductionConfig.REMEMBER_COOKIE_SECURE
+    assert not Config.SESSION_COOKIE_SECURE  # development over plain http still works
+
+
+def test_every_state_changing_route_rejects_a_missing_csrf_token(app, client):
+    """Enumerated from the url map, so a new route is covered without touching this test."""
+    login(client, make_user(role=Role.ADMIN))
+    before = (count_rows(User), count_rows(Organization))
+    checked = []
+    for rule in app.url_map.iter_rules():
+        methods = (rule.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"}
+        for method in methods:
+            response = client.open(sample_url(rule), method=method, data={"email": "x@example.com"})
+            assert response.status_code == 400, (rule.rule, method, response.status_code)
+            checked.append(rule.rule)
+    assert len(checked) >= 15
+    assert (count_rows(User), count_rows(Organization)) == before
+
+
+def test_is_safe_next():
+    assert is_safe_next("/a/b?c=d")
+    for bad in ["", None, "//x.example", "https://x.example", "/\\x.example", "x.example", "/a\r\nb", "\x00/"]:
+        assert not is_safe_next(bad), bad
+
+
+# --- Error pages ----------------------------------------------------------------------------------
+
+
+def test_404_page_is_in_the_site_style(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    body = text(response)
+    assert "Page not found" in body and 'class="navbar' in body and "Go to the home page" in body
+
+
+def test_errors_answer_json_when_asked(client):
+    response = client.get("/no/such/page", headers={"Accept": "application/json"})
+    assert response.status_code == 404
+    assert response.is_json and response.json == {
+        "error": "Page not found", "message": response.json["message"], "status": 404,
+    }
+
+
+def test_405_page(client):
+    response = client.get("/signout")
+    assert response.status_code == 405 and "Method not allowed" in text(response)
+
+
+def test_403_page_offers_sign_in_to_anonymous_users(app, client):
+    login(client, make_user())
+    response = client.get("/admin/users")
+    assert response.status_code == 403 and "Not allowed" in text(response)
+
+
+def test_500_page_is_friendly_and_rolls_back(database_url):
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url)
+
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("kaboom")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    assert "Something went wrong" in text(response) and "kaboom" not in text(response)
+    json_response = app.test_client().get("/boom", headers={"Accept": "application/json"})
+    assert json_response.status_code == 500 and json_response.json["status"] == 500
+    with app.app_context():
+        from portal.extensions import db
+
+        db.engine.dispose()
+
+
+# --- Configuration --------------------------------------------------------------------------------
+
+
+def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY is not set"):
+        create_app(ProductionConfig)
+    monkeypatch.setenv("SECRET_KEY", "short")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(ProductionConfig)
+
+
+def test_database_url_uses_psycopg_for_postgres(monkeypatch):
+    from config import database_url
+
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@h/db")
+    assert database_url("sqlite://") == "postgresql+psycopg://u@h/db"
+    monkeypatch.delenv("DATABASE_URL")
+    assert database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_rate_limits_use_redis_when_configured(database_url):
+    """REDIS_URL switches rate-limit storage to Redis; counts survive across app instances (workers)."""
+    redis_url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    import redis
+
+    try:
+        redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        if IN_CI:
+            pytest.fail(f"Redis at {redis_url} is unreachable; .ci/run must start it")
+        pytest.skip(f"needs Redis at {redis_url} (set TEST_REDIS_URL); start it with redis-server")
+    redis.Redis.from_url(redis_url).flushdb()
+    apps = [
+        create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, RATELIMIT_STORAGE_URI=redis_url,
+                   RATELIMIT_RESET="2 per minute")
+        for _ in range(2)
+    ]
+    statuses = []
+    for i in range(3):
+        client = apps[i % 2].test_client()
+        token = csrf_token(client, "/password/forgot")
+        response = client.post("/password/forgot", data={"email": "r@example.com", "csrf_token": token})
+        statuses.append(response.status_code)
+    assert statuses == [200, 200, 429]
+    redis.Redis.from_url(redis_url).flushdb()
+    for app in apps:
+        with app.app_context():
+            from portal.extensions import db
+
+            db.engine.dispose()
+
+
+# --- CLI ------------------------------------------------------------------------------------------
+
+
+def test_seed_demo_is_idempotent_and_prints_sign_ins(runner):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "admin@northwind.example" in result.output and "Demo sign-ins" in result.output
+    users, orgs = count_rows(User), count_rows(Organization)
+    assert 18 <= users <= 25 and orgs == 4
+    roles = {u.role for u in _all(User)}
+    assert roles == {Role.ADMIN, Role.STAFF, Role.CUSTOMER}
+    tiers = {o.tier for o in _all(Organization) if not o.is_vendor}
+    assert len(tiers) == 3
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 0 and "0 organisation(s) and 0 user(s) added" in again.output
+    assert (count_rows(User), count_rows(Organization)) == (users, orgs)
+    skipped = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert "already has users" in skipped.output
+
+
+def test_demo_users_can_sign_in(runner, client):
+    runner.invoke(args=["seed-demo"])
+    token = csrf_token(client, "/signin")
+    response = client.post("/signin", data={"email": "carol@acme.example", "password": "portal-demo-2026",
+                                            "csrf_token": token})
+    assert response.status_code == 302
+
+
+def test_create_admin_asks_for_the_password(runner):
+    result = runner.invoke(args=["create-admin", "Boss@Example.com"], input="a long enough password\n" * 2)
+    assert result.exit_code == 0, result.output
+    user = _all(User)[0]
+    assert (user.email, user.role, user.is_verified) == ("boss@example.com", Role.ADMIN, True)
+    short = runner.invoke(args=["create-admin", "other@example.com"], input="short\nshort\n")
+    assert short.exit_code != 0 and "at least 10" in short.output
+    make_user(email="promote@example.com")
+    promoted = runner.invoke(args=["create-admin", "promote@example.com"])
+    assert promoted.exit_code == 0 and "Promoted" in promoted.output
+
+
+def _all(model):
+    from portal.extensions import db
+
+    db.session.commit()
+    return list(db.session.scalars(sa.select(model).order_by(model.id)))
