@@ -70,7 +70,7 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL", "")
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
-    RATELIMIT_ENABLED = True
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_SIGNIN_IP = "30 per 5 minutes"
     RATELIMIT_SIGNIN_ACCOUNT = "8 per 15 minutes"
     RATELIMIT_SIGNUP = "10 per hour"
@@ -104,7 +104,8 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     TESTING = True
     SECRET_KEY = "testing-secret"
-    SQLALCHEMY_DATABASE_URI = "sqlite://"  # tests.conftest replaces it with a real database
+    # tests.conftest passes its own database; a server started for browser tests reads DATABASE_URL.
+    SQLALCHEMY_DATABASE_URI = database_url("sqlite://")
     # A cheap hash keeps the suite fast; the algorithm is a parameter, not a rule under test.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     MAIL_BACKEND = "console"

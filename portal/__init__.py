@@ -31,8 +31,8 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     app.config.from_object(config_class)
     app.config.update(overrides)
     os.makedirs(app.instance_path, exist_ok=True)
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO)
+    if issubclass(config_class, ProductionConfig) and not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     proxies = int(os.environ.get("PROXY_COUNT", "0") or 0)
     if proxies:

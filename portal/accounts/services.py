@@ -191,6 +191,8 @@ def register_user(display_name: str, email: str, password: str) -> User:
         raise RuleViolation("Enter your name.", field="display_name")
     email = normalize_email(email)
     check_password_rules(password, email)
+    # Hash before the first query: on SQLite a signing-up request holds the write lock from its first query.
+    password_hash = hash_password(password)
     if get_user_by_email(email) is not None:
         raise RuleViolation(
             "An account with this email already exists. Sign in, or reset your password if you forgot it.",
@@ -199,7 +201,7 @@ def register_user(display_name: str, email: str, password: str) -> User:
     user = User(
         email=email,
         display_name=display_name[:80],
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         role=Role.CUSTOMER,
         session_stamp=new_session_stamp(),
     )
