@@ -150,7 +150,8 @@ def resend_verification():
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @_limit("RATELIMIT_RESET")
 def forgot_password():
-    form = EmailOnlyForm(email=current_user.email if current_user.is_authenticated else None)
+    prefill = current_user.email if current_user.is_authenticated and request.method == "GET" else None
+    form = EmailOnlyForm(email=prefill)
     if form.validate_on_submit():
         accounts.request_password_reset(form.email.data)
         db.session.commit()
@@ -199,7 +200,8 @@ def profile(user_id: int):
 @login_required
 def settings():
     require(can_edit_own_account(current_user))
-    form = ProfileForm(obj=current_user)
+    # Prefill from the account on GET only: a POST is validated on what it actually sent.
+    form = ProfileForm(obj=current_user if request.method == "GET" else None)
     form.timezone.choices = accounts.timezone_names()
     if form.validate_on_submit():
         try:

@@ -1,0 +1,216 @@
+"""Every route × every kind of person, with the outcome each must get.
+
+Later features add their routes to MATRIX (and to MISSING for routes that load an object by id). A route in
+the app that is not in MATRIX fails `test_every_route_is_in_the_matrix`, so nothing ships unchecked. Every
+HTML response seen here is also checked for the security headers and for inline script.
+
+Outcomes: an HTTP status, SIGNIN (302 to the sign-in page with next=), or REDIRECT (any other 302).
+POSTs carry a valid CSRF token and an empty form, so they exercise the permission check, not the rules.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from portal.notifications.models import OutboxEmail, OutboxStatus
+from portal.permissions import Role
+from tests.factories import make_organization, make_user
+from tests.helpers import csrf_token
+
+SIGNIN = "signin"
+REDIRECT = "redirect"
+PERSONAS = ("anonymous", "unverified", "customer", "staff", "organiser", "admin")
+
+
+def row(anonymous, unverified, customer, staff, organiser, admin) -> dict[str, object]:
+    return dict(zip(PERSONAS, (anonymous, unverified, customer, staff, organiser, admin), strict=True))
+
+
+def everyone(outcome) -> dict[str, object]:
+    return row(*[outcome] * len(PERSONAS))
+
+
+def signed_in(outcome) -> dict[str, object]:
+    """Any signed-in person gets `outcome`; anonymous visitors are sent to sign in."""
+    return row(SIGNIN, *[outcome] * (len(PERSONAS) - 1))
+
+
+def anonymous_only(outcome) -> dict[str, object]:
+    """Pages for signed-out visitors (sign-up, sign-in): signed-in people are sent home."""
+    return row(outcome, *[REDIRECT] * (len(PERSONAS) - 1))
+
+
+def admin_only(outcome) -> dict[str, object]:
+    return row(SIGNIN, 403, 403, 403, 403, outcome)
+
+
+MATRIX: dict[tuple[str, str], dict[str, object]] = {
+    # main
+    ("GET", "/"): everyone(200),
+    # accounts: sign-up, sign-in, verification, passwords
+    ("GET", "/signup"): anonymous_only(200),
+    ("POST", "/signup"): anonymous_only(422),
+    ("GET", "/signin"): anonymous_only(200),
+    ("POST", "/signin"): anonymous_only(422),
+    ("POST", "/signout"): everyone(REDIRECT),
+    ("GET", "/verify/<token>"): everyone(400),
+    ("GET", "/verify/resend"): row(200, 200, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    ("POST", "/verify/resend"): row(422, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    ("GET", "/password/forgot"): everyone(200),
+    ("POST", "/password/forgot"): everyone(422),
+    ("GET", "/password/reset/<token>"): everyone(400),
+    ("POST", "/password/reset/<token>"): everyone(400),
+    ("GET", "/email/confirm/<token>"): everyone(400),
+    # accounts: profile and settings
+    ("GET", "/users/<int:user_id>"): everyone(200),
+    ("GET", "/settings"): signed_in(200),
+    ("POST", "/settings"): signed_in(422),
+    ("GET", "/settings/password"): signed_in(200),
+    ("POST", "/settings/password"): signed_in(422),
+    ("GET", "/settings/email"): signed_in(200),
+    ("POST", "/settings/email"): signed_in(422),
+    ("POST", "/settings/email/cancel"): signed_in(REDIRECT),
+    # accounts: administration
+    ("GET", "/admin/"): admin_only(REDIRECT),
+    ("GET", "/admin/users"): admin_only(200),
+    ("GET", "/admin/users/<int:user_id>"): admin_only(200),
+    ("POST", "/admin/users/<int:user_id>/role"): admin_only(422),
+    ("POST", "/admin/users/<int:user_id>/organization"): admin_only(REDIRECT),
+    ("POST", "/admin/users/<int:user_id>/suspend"): admin_only(422),
+    ("POST", "/admin/users/<int:user_id>/unsuspend"): admin_only(REDIRECT),
+    ("GET", "/admin/organizations"): admin_only(200),
+    ("GET", "/admin/organizations/new"): admin_only(200),
+    ("POST", "/admin/organizations/new"): admin_only(422),
+    ("GET", "/admin/organizations/<int:org_id>/edit"): admin_only(200),
+    ("POST", "/admin/organizations/<int:org_id>/edit"): admin_only(422),
+    # notifications
+    ("GET", "/admin/mail"): admin_only(200),
+    ("POST", "/admin/mail/<int:email_id>/retry"): admin_only(REDIRECT),
+}
+
+# Routes that load an object, asked for one that doesn't exist: 404 for whoever may see such objects.
+MISSING: dict[tuple[str, str], dict[str, object]] = {
+    ("GET", "/users/<int:user_id>"): everyone(404),
+    ("GET", "/admin/users/<int:user_id>"): admin_only(404),
+    ("POST", "/admin/users/<int:user_id>/role"): admin_only(404),
+    ("POST", "/admin/users/<int:user_id>/suspend"): admin_only(404),
+    ("GET", "/admin/organizations/<int:org_id>/edit"): admin_only(404),
+    ("POST", "/admin/mail/<int:email_id>/retry"): admin_only(404),
+}
+
+IGNORED_RULES = {"/static/<path:filename>"}
+
+
+def make_persona(name: str):
+    """The user behind each persona (None for anonymous)."""
+    if name == "anonymous":
+        return None
+    if name == "unverified":
+        return make_user(verified=False)
+    if name == "organiser":
+        # Until events land, an organiser is a customer; the events feature grants the organiser right here.
+        return make_user(role=Role.CUSTOMER)
+    return make_user(role={"customer": Role.CUSTOMER, "staff": Role.STAFF, "admin": Role.ADMIN}[name])
+
+
+def url_values(missing: bool) -> dict[str, str]:
+    if missing:
+        return {"user_id": "987654", "org_id": "987654", "email_id": "987654", "token": "not-a-real-token"}
+    target = make_user(display_name="Target Person")
+    org = make_organization()
+    email = OutboxEmail(to_address="t@example.com", subject="s", body_text="t", body_html="h", template="t",
+                        status=OutboxStatus.FAILED, attempts=6)
+    from portal.extensions import db
+
+    db.session.add(email)
+    db.session.commit()
+    return {"user_id": str(target.id), "org_id": str(org.id), "email_id": str(email.id), "token": "not-a-real-token"}
+
+
+def build_url(rule: str, values: dict[str, str]) -> str:
+    return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: values[m.group(1)], rule)
+
+
+def sign_in_as(client, user) -> None:
+    """Sign in by session, not the form: keeps the matrix fast and clear of sign-in rate limits."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+
+
+def check_html_response(response, where: str) -> None:
+    headers = response.headers
+    assert "frame-ancestors 'none'" in headers.get("Content-Security-Policy", ""), where
+    assert "'unsafe-inline'" not in headers["Content-Security-Policy"], where
+    assert headers.get("X-Content-Type-Options") == "nosniff", where
+    assert headers.get("Referrer-Policy"), where
+    body = response.get_data(as_text=True)
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", body), f"inline script on {where}"
+    assert not re.search(r"\son[a-z]+\s*=", body), f"inline event handler on {where}"
+
+
+def outcome_of(response) -> object:
+    if response.status_code == 302:
+        location = response.headers["Location"]
+        return SIGNIN if location.startswith("/signin?next=") else REDIRECT
+    return response.status_code
+
+
+def run_case(client, method: str, rule: str, persona: str, values: dict[str, str]):
+    user = make_persona(persona)
+    if user is not None:
+        sign_in_as(client, user)
+    url = build_url(rule, values)
+    if method == "GET":
+        return url, client.get(url)
+    token = csrf_token(client, "/settings" if user is not None else "/signin")
+    return url, client.open(url, method=method, data={"csrf_token": token})
+
+
+CASES = [(method, rule, persona) for (method, rule) in MATRIX for persona in PERSONAS]
+MISSING_CASES = [(method, rule, persona) for (method, rule) in MISSING for persona in PERSONAS]
+
+
+@pytest.mark.parametrize(("method", "rule", "persona"), CASES, ids=[f"{m} {r} {p}" for m, r, p in CASES])
+def test_route_outcome(client, method, rule, persona):
+    url, response = run_case(client, method, rule, persona, url_values(missing=False))
+    expected = MATRIX[(method, rule)][persona]
+    assert outcome_of(response) == expected, f"{method} {url} as {persona}: {response.status_code} " \
+                                             f"{response.headers.get('Location', '')}"
+    if response.mimetype == "text/html":
+        check_html_response(response, f"{method} {url} as {persona}")
+
+
+@pytest.mark.parametrize(("method", "rule", "persona"), MISSING_CASES,
+                         ids=[f"{m} {r} {p}" for m, r, p in MISSING_CASES])
+def test_missing_object_outcome(client, method, rule, persona):
+    url, response = run_case(client, method, rule, persona, url_values(missing=True))
+    assert outcome_of(response) == MISSING[(method, rule)][persona], f"{method} {url} as {persona}"
+
+
+def test_every_route_is_in_the_matrix(app):
+    in_app = {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule not in IGNORED_RULES
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    }
+    missing = sorted(in_app - set(MATRIX))
+    stale = sorted(set(MATRIX) - in_app)
+    assert not missing, f"routes without an expected outcome in MATRIX: {missing}"
+    assert not stale, f"MATRIX lists routes the app doesn't have: {stale}"
+    assert set(MISSING) <= set(MATRIX)
+    for outcomes in (*MATRIX.values(), *MISSING.values()):
+        assert set(outcomes) == set(PERSONAS)
+
+
+def test_unknown_url_is_404_for_everyone(client):
+    for persona in PERSONAS:
+        user = make_persona(persona)
+        if user is not None:
+            sign_in_as(client, user)
+        response = client.get("/no-such-page")
+        assert response.status_code == 404
+        check_html_response(response, f"/no-such-page as {persona}")
