@@ -70,15 +70,18 @@ def _remember_committed(session) -> None:
         session.info.setdefault(COMMITTED_IDS, []).extend(pending)
 
 
-def _forget_rolled_back(session, *args) -> None:
-    session.info.pop(PENDING_IDS, None)
+def _forget_rolled_back(session, previous_transaction) -> None:
+    # A savepoint's rollback must not forget what the enclosing transaction queued before it; ids queued
+    # inside the savepoint may linger, which is harmless (deliver_due(ids=...) finds no such row).
+    if not previous_transaction.nested:
+        session.info.pop(PENDING_IDS, None)
 
 
 def install_session_hooks() -> None:
     """Track which queued emails were committed, so development can deliver them right away."""
     if not sa.event.contains(sa.orm.Session, "after_commit", _remember_committed):
         sa.event.listen(sa.orm.Session, "after_commit", _remember_committed)
-        sa.event.listen(sa.orm.Session, "after_rollback", _forget_rolled_back)
+        sa.event.listen(sa.orm.Session, "after_soft_rollback", _forget_rolled_back)
 
 
 def take_committed_ids() -> list[int]:
