@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+
 import click
 
 from portal.notifications import bp
@@ -14,7 +17,13 @@ from portal.notifications.worker import run_worker
 def worker_command(once: bool, poll: float | None) -> None:
     """Deliver queued email, retrying with backoff; run several on PostgreSQL to share the load."""
     click.echo("worker: delivering the outbox" + (" once" if once else "; Ctrl+C to stop"))
-    try:
-        run_worker(once=once, poll_seconds=poll, log=click.echo)
-    except KeyboardInterrupt:
-        click.echo("worker: stopped")
+    stop = threading.Event()
+
+    def request_stop(signum, frame):  # finish the email in hand, then exit (systemd sends SIGTERM)
+        click.echo("worker: stopping after the current email")
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    run_worker(once=once, poll_seconds=poll, log=click.echo, stop=stop)
+    click.echo("worker: stopped")

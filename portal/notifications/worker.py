@@ -7,7 +7,7 @@ worker killed between sending and committing sends that one email again.
 
 from __future__ import annotations
 
-import time
+import threading
 
 import sqlalchemy as sa
 from flask import current_app
@@ -69,10 +69,13 @@ def deliver_due(limit: int | None = None, ids: list[int] | None = None) -> int:
     return attempted
 
 
-def run_worker(once: bool = False, poll_seconds: float | None = None, log=print) -> None:
-    """Deliver the outbox forever (or one pass with once=True), sleeping between empty polls."""
+def run_worker(
+    once: bool = False, poll_seconds: float | None = None, log=print, stop: threading.Event | None = None
+) -> None:
+    """Deliver the outbox until `stop` is set (or one pass with once=True), sleeping between empty polls."""
     poll = poll_seconds if poll_seconds is not None else current_app.config["WORKER_POLL_SECONDS"]
-    while True:
+    stop = stop or threading.Event()
+    while not stop.is_set():
         try:
             attempted = deliver_due()
         except sa.exc.OperationalError as exc:  # database restarting: wait and try again
@@ -84,4 +87,4 @@ def run_worker(once: bool = False, poll_seconds: float | None = None, log=print)
         if once:
             return
         if not attempted:
-            time.sleep(poll)
+            stop.wait(poll)
