@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PYTEST_WORKERS ?= auto
 export FLASK_APP := wsgi
 
-.PHONY: run serve worker test test-sqlite test-postgres lint migration upgrade seed clean
+.PHONY: run serve worker test test-sqlite test-postgres e2e lint migration upgrade seed clean
 
 $(VENV)/.python-ok:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -60,11 +60,15 @@ test: lint test-sqlite
 	else echo "TEST_DATABASE_URL is not set: skipped the PostgreSQL pass (e.g. TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test make test)"; fi
 
 test-sqlite: $(VENV)/.dev-installed
-	TEST_DB=sqlite $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	TEST_DB=sqlite $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test-postgres: $(VENV)/.dev-installed
 	@test -n "$$TEST_DATABASE_URL" || { echo "Set TEST_DATABASE_URL, e.g. postgresql://postgres@127.0.0.1:5432/test"; exit 1; }
-	TEST_DB=postgres $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	TEST_DB=postgres $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+## e2e: only the browser journeys (system Chromium, gunicorn on a fresh database); screenshots in test-artifacts/e2e
+e2e: $(VENV)/.dev-installed
+	$(BIN)/pytest tests/e2e -p no:xdist $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -21,6 +21,8 @@ from config import TestingConfig
 from portal import create_app
 from portal.extensions import db, limiter
 
+pytest_plugins = ["tests.live", "tests.browser"]
+
 BACKEND = os.environ.get("TEST_DB", "sqlite").lower()
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
