@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
+DEV_SECRET_KEY = "dev-only-not-secret"
 INSTANCE_DIR = BASE_DIR / "instance"
 
 
@@ -41,7 +42,7 @@ def database_url(default: str) -> str:
 class Config:
     SITE_NAME = os.environ.get("SITE_NAME", "Portal")
     SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000").rstrip("/")
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
 
     SQLALCHEMY_DATABASE_URI = database_url(f"sqlite:///{INSTANCE_DIR / 'portal.db'}")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
@@ -127,7 +128,8 @@ class ProductionConfig(Config):
     @classmethod
     def check(cls) -> None:
         secret = os.environ.get("SECRET_KEY", "")
-        if not secret or secret == Config.SECRET_KEY or len(secret) < 32:
+        # Compare with the development default itself: Config.SECRET_KEY is whatever SECRET_KEY was at import.
+        if not secret or secret == DEV_SECRET_KEY or len(secret) < 32:
             raise RuntimeError(
                 "SECRET_KEY is not set (or is shorter than 32 characters). Production refuses to start "
                 "without it: set SECRET_KEY to a long random value, for example the output of "

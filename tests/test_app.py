@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -122,6 +125,18 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "short")
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app(ProductionConfig)
+    monkeypatch.setenv("SECRET_KEY", "dev-only-not-secret")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(ProductionConfig)
+
+
+def test_production_starts_with_a_real_secret_key():
+    # In a fresh process, as gunicorn starts it: config.py reads SECRET_KEY at import, and that value must not
+    # count as the development default.
+    env = {**os.environ, "PORTAL_ENV": "production", "SECRET_KEY": "x" * 48, "DATABASE_URL": "sqlite://"}
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=Path(__file__).resolve().parent.parent,
+                            env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
 
 
 def test_database_url_uses_psycopg_for_postgres(monkeypatch):
