@@ -50,12 +50,14 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     login_manager.session_protection = "basic"
 
     from portal import accounts, main, notifications
+    from portal.benchdata import bench_data_command
     from portal.notifications.services import install_session_hooks, take_committed_ids
     from portal.notifications.worker import deliver_due
 
     app.register_blueprint(main.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(notifications.bp)
+    app.cli.add_command(bench_data_command)
 
     register_error_handlers(app)
     register_security_headers(app)

@@ -1,0 +1,140 @@
+"""Query budgets: each key page runs a fixed number of SQL statements, whatever the size of the data.
+
+Every page in BUDGETS is rendered at two data sizes made by the bench generators (`flask bench-data`): a small
+community, then one about 25 times larger (with more outbox emails than fit on one page). The count must be the
+same at both sizes — a count that grows with the data is an N+1 — and within the page's budget. A feature that
+adds a key page adds a row here; a change that needs more statements raises the budget in the same commit, and
+says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+
+from portal.accounts.benchdata import BENCH_ADMIN_EMAIL, BENCH_PASSWORD
+from portal.accounts.models import Organization, User
+from portal.benchdata import delete_all, load
+from portal.db import utcnow
+from portal.extensions import db
+from portal.notifications.models import OutboxEmail, OutboxStatus
+from portal.notifications.services import send_email
+from portal.permissions import Role
+from tests.factories import count_rows, login
+from tests.helpers import count_queries
+
+SMALL, LARGE = 0.01, 0.25  # bench-data scales: 10 users and 5 organisations, then 250 users and 10 organisations
+SMALL_EMAILS, LARGE_EMAILS = 3, 60  # the mail log shows 50 a page
+
+
+@dataclass(frozen=True)
+class Budget:
+    path: str  # formatted with the ids from page_ids()
+    viewer: str | None  # None (anonymous), "customer" or "admin"
+    queries: int  # the most SQL statements one request may run (BEGIN/COMMIT not counted)
+
+
+# Today's counts: raise one only on purpose. Signed-in pages pay one statement to load the viewer.
+BUDGETS: dict[str, Budget] = {
+    "home, anonymous": Budget("/", None, 0),
+    "home, signed in": Budget("/", "customer", 1),
+    "profile, anonymous": Budget("/users/{customer_id}", None, 1),
+    "profile, signed in": Budget("/users/{other_id}", "customer", 2),
+    "settings": Budget("/settings", "customer", 1),
+    "admin users": Budget("/admin/users", "admin", 4),
+    "admin organizations": Budget("/admin/organizations", "admin", 2),
+    "admin mail log": Budget("/admin/mail", "admin", 4),
+}
+
+
+def _customers() -> sa.Select:
+    return (
+        sa.select(User)
+        .where(User.role == Role.CUSTOMER, User.organization_id.is_not(None), User.suspended_until.is_(None),
+               User.email_verified_at.is_not(None))
+        .order_by(User.id)
+    )
+
+
+def page_ids() -> dict[str, int]:
+    first, second = db.session.scalars(_customers().limit(2))
+    return {"customer_id": first.id, "other_id": second.id}
+
+
+def viewer(kind: str) -> User:
+    if kind == "admin":
+        return db.session.scalar(sa.select(User).where(User.email == BENCH_ADMIN_EMAIL))
+    return db.session.scalars(_customers().limit(1)).one()
+
+
+def fill(scale: float, emails: int) -> None:
+    """Replace all data with the bench generators' at this scale, plus some emails in the outbox."""
+    db.session.remove()
+    with db.engine.connect() as conn:
+        delete_all(conn)
+        load(conn, scale)
+    users = db.session.scalars(sa.select(User).order_by(User.id).limit(emails)).all()
+    for i in range(emails):
+        user = users[i % len(users)]
+        email = send_email(user.email, "Confirm your email address", "verify_email", user=user,
+                           link=f"https://portal.test/verify/token-{i}", hours=48)
+        if i % 3 == 1:
+            email.status, email.sent_at, email.attempts = OutboxStatus.SENT, utcnow(), 1
+        elif i % 3 == 2:
+            email.status, email.attempts, email.last_error = OutboxStatus.FAILED, 6, "550 mailbox unavailable"
+    db.session.commit()
+
+
+def measure(app, budget: Budget):
+    """The statements of one request for the page, after a first request has warmed it up."""
+    client = app.test_client()
+    if budget.viewer:
+        login(client, viewer(budget.viewer), password=BENCH_PASSWORD)
+    path = budget.path.format(**page_ids())
+    client.get(path)  # pops the sign-in flash and does first-request work
+    with count_queries() as log:
+        response = client.get(path)
+    assert response.status_code == 200, f"{path}: HTTP {response.status_code}"
+    return log
+
+
+@pytest.mark.parametrize("page_name", list(BUDGETS))
+def test_page_runs_a_fixed_number_of_queries_within_budget(app, page_name):
+    budget = BUDGETS[page_name]
+    fill(SMALL, SMALL_EMAILS)
+    small = measure(app, budget)
+    fill(LARGE, LARGE_EMAILS)
+    assert count_rows(User) == 250
+    large = measure(app, budget)
+    assert large.count == small.count, f"{page_name}: grows with the data\nsmall:\n{small}\nlarge:\n{large}"
+    assert large.count <= budget.queries, f"{page_name}: {large.count} statements, budget {budget.queries}\n{large}"
+
+
+# --- flask bench-data --------------------------------------------------------------------------------
+
+
+def test_bench_data_fills_an_empty_database_and_refuses_a_full_one_without_reset(runner):
+    result = runner.invoke(args=["bench-data", "--scale", "0.05"])
+    assert result.exit_code == 0, result.output
+    assert f"{BENCH_ADMIN_EMAIL} / {BENCH_PASSWORD}" in result.output
+    assert count_rows(User) == 50
+    assert count_rows(Organization) == 5
+    roles = dict(db.session.execute(sa.select(User.role, sa.func.count()).group_by(User.role)).all())
+    assert roles[Role.ADMIN] == 2 and roles[Role.STAFF] >= 1 and roles[Role.CUSTOMER] > 40
+    assert db.session.scalar(sa.select(sa.func.count()).where(Organization.is_vendor)) == 1
+    admin = db.session.scalar(sa.select(User).where(User.email == BENCH_ADMIN_EMAIL))
+    assert admin.role == Role.ADMIN and admin.is_verified and not admin.is_suspended
+    db.session.commit()
+
+    again = runner.invoke(args=["bench-data", "--scale", "0.05"])
+    assert again.exit_code != 0
+    assert "--reset" in again.output
+    assert count_rows(User) == 50
+
+    reset = runner.invoke(args=["bench-data", "--scale", "0.1", "--reset"])
+    assert reset.exit_code == 0, reset.output
+    db.session.commit()  # a new snapshot: the command wrote on its own connection
+    assert count_rows(User) == 100
+    assert count_rows(OutboxEmail) == 0
