@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PYTEST_WORKERS ?= auto
 export FLASK_APP := wsgi
 
-.PHONY: run serve worker test test-sqlite test-postgres e2e lint migration upgrade seed clean
+.PHONY: run serve worker test test-sqlite test-postgres e2e bench lint migration upgrade seed clean
 
 $(VENV)/.python-ok:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -69,6 +69,10 @@ test-postgres: $(VENV)/.dev-installed
 ## e2e: only the browser journeys (system Chromium, gunicorn on a fresh database); screenshots in test-artifacts/e2e
 e2e: $(VENV)/.dev-installed
 	$(BIN)/pytest tests/e2e -p no:xdist $(PYTEST_ARGS)
+
+## bench: load-test the key pages against a ceiling page (needs wrk); see bench/README.md
+bench: $(VENV)/.dev-installed
+	bench/run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
