@@ -177,8 +177,13 @@ def _invalidate_tokens(user: User, purpose: TokenPurpose) -> None:
     )
 
 
-def _link(endpoint: str, **values) -> str:
-    return absolute_url(endpoint, **values)
+def _email_link(user: User, purpose: TokenPurpose, address: str, lifetime_setting: str, endpoint: str,
+                subject: str, template: str, **context) -> None:
+    """Issue a single-use token for `address` and email it the link to `endpoint`."""
+    hours = current_app.config[lifetime_setting]
+    raw = issue_token(user, purpose, address, timedelta(hours=hours))
+    link = absolute_url(endpoint, token=raw)
+    send_email(address, subject, template, user=user, link=link, hours=hours, **context)
 
 
 # --- Sign-up and verification ---------------------------------------------------------------------
@@ -221,15 +226,9 @@ def send_verification_email(user: User) -> None:
     """Email a fresh 48-hour verification link to the user's address (nothing if already verified)."""
     if user.is_verified:
         return
-    hours = current_app.config["VERIFY_EMAIL_HOURS"]
-    raw = issue_token(user, TokenPurpose.VERIFY_EMAIL, user.email, timedelta(hours=hours))
-    send_email(
-        user.email,
-        f"Confirm your email for {current_app.config['SITE_NAME']}",
-        "verify_email",
-        user=user,
-        link=_link("accounts.verify_email", token=raw),
-        hours=hours,
+    _email_link(
+        user, TokenPurpose.VERIFY_EMAIL, user.email, "VERIFY_EMAIL_HOURS", "accounts.verify_email",
+        f"Confirm your email for {current_app.config['SITE_NAME']}", "verify_email",
     )
 
 
@@ -292,15 +291,9 @@ def request_password_reset(email: str) -> None:
     user = get_user_by_email(email)
     if user is None:
         return
-    hours = current_app.config["RESET_PASSWORD_HOURS"]
-    raw = issue_token(user, TokenPurpose.RESET_PASSWORD, user.email, timedelta(hours=hours))
-    send_email(
-        user.email,
-        f"Reset your {current_app.config['SITE_NAME']} password",
-        "reset_password",
-        user=user,
-        link=_link("accounts.reset_password", token=raw),
-        hours=hours,
+    _email_link(
+        user, TokenPurpose.RESET_PASSWORD, user.email, "RESET_PASSWORD_HOURS", "accounts.reset_password",
+        f"Reset your {current_app.config['SITE_NAME']} password", "reset_password",
     )
 
 
@@ -354,16 +347,9 @@ def request_email_change(user: User, password: str, new_email: str) -> None:
         raise RuleViolation("Another account already uses this email address.", field="new_email")
     _invalidate_tokens(user, TokenPurpose.CHANGE_EMAIL)
     user.pending_email = new_email
-    hours = current_app.config["VERIFY_EMAIL_HOURS"]
-    raw = issue_token(user, TokenPurpose.CHANGE_EMAIL, new_email, timedelta(hours=hours))
-    send_email(
-        new_email,
-        f"Confirm your new email for {current_app.config['SITE_NAME']}",
-        "change_email",
-        user=user,
-        new_email=new_email,
-        link=_link("accounts.confirm_email_change", token=raw),
-        hours=hours,
+    _email_link(
+        user, TokenPurpose.CHANGE_EMAIL, new_email, "VERIFY_EMAIL_HOURS", "accounts.confirm_email_change",
+        f"Confirm your new email for {current_app.config['SITE_NAME']}", "change_email", new_email=new_email,
     )
     db.session.flush()
 
