@@ -97,6 +97,30 @@ def test_403_page_offers_sign_in_to_anonymous_users(app, client):
     assert response.status_code == 403 and "Not allowed" in text(response)
 
 
+@pytest.mark.parametrize("code", [400, 403, 404, 405, 409, 429, 500])
+def test_every_error_page_is_in_the_site_style_or_json(database_url, code):
+    from flask import abort
+
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url)
+
+    @app.route("/fail")
+    def fail():
+        abort(code)
+
+    client = app.test_client()
+    page = client.get("/fail")
+    assert page.status_code == code
+    body = text(page)
+    assert f"Error {code}" in body and 'class="navbar' in body and "Go to the home page" in body
+    assert "Content-Security-Policy" in page.headers
+    as_json = client.get("/fail", headers={"Accept": "application/json"})
+    assert as_json.status_code == code and as_json.json["status"] == code and as_json.json["message"]
+    with app.app_context():
+        from portal.extensions import db
+
+        db.engine.dispose()
+
+
 def test_500_page_is_friendly_and_rolls_back(database_url):
     app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url)
 
