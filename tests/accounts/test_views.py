@@ -12,7 +12,7 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.permissions import Role
 from tests.factories import PASSWORD, count_rows, login, logout, make_organization, make_user, reload
-from tests.helpers import count_queries, csrf_token, link_from, outbox
+from tests.helpers import count_queries, csrf_token, link_from, outbox, page_without_secrets
 
 NEW_PASSWORD = "a brand new password"
 
@@ -143,7 +143,7 @@ def test_signed_out_resend_answers_the_same_whether_or_not_the_account_exists(cl
         responses.append(client.post("/verify/resend", data={"email": email, "csrf_token": token}))
     assert [r.status_code for r in responses] == [200, 200]
     emails = ("waiting@example.com", "nobody@example.com")
-    first, second = (text(r).replace(e, "EMAIL") for r, e in zip(responses, emails, strict=True))
+    first, second = (page_without_secrets(r, e) for r, e in zip(responses, emails, strict=True))
     assert first == second
     assert [m.to_address for m in outbox("verify_email")] == ["waiting@example.com"]
 
@@ -171,7 +171,7 @@ def test_wrong_password_and_unknown_email_get_the_same_generic_message(client):
     unknown = post_sign_in(client, "ghost@example.com", "wrong password")
     assert wrong.status_code == unknown.status_code == 422
     assert "Email or password is wrong." in text(wrong)
-    assert text(wrong).replace("real@example.com", "X") == text(unknown).replace("ghost@example.com", "X")
+    assert page_without_secrets(wrong, "real@example.com") == page_without_secrets(unknown, "ghost@example.com")
 
 
 def test_sign_in_then_sign_out(client):
@@ -335,7 +335,7 @@ def test_forgot_password_answers_the_same_whether_or_not_the_email_exists(client
     make_user(email="known@example.com")
     known, unknown = request_reset(client, "known@example.com"), request_reset(client, "unknown@example.com")
     assert known.status_code == unknown.status_code == 200
-    assert text(known).replace("known@example.com", "X") == text(unknown).replace("unknown@example.com", "X")
+    assert page_without_secrets(known, "known@example.com") == page_without_secrets(unknown, "unknown@example.com")
     assert [m.to_address for m in outbox("reset_password")] == ["known@example.com"]
 
 
