@@ -49,6 +49,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
+    import portal.forums.models  # noqa: F401  (the thread engine's tables; its routes come later)
     from portal import accounts, main, notifications
     from portal.benchdata import bench_data_command
     from portal.notifications.services import install_session_hooks, take_committed_ids

@@ -11,6 +11,8 @@ from typing import Any
 
 from flask import abort
 
+from portal.forums.models import Audience, CategoryKind, PostingRight
+
 
 class Role(enum.StrEnum):
     CUSTOMER = "customer"
@@ -73,6 +75,103 @@ def can_manage_organizations(user: Any) -> bool:
 
 def can_view_mail_log(user: Any) -> bool:
     """See the outbox (never the bodies: they carry sign-in links)."""
+    return is_admin(user)
+
+
+# --- Forums ---------------------------------------------------------------------------------------
+
+
+def can_see_category(user: Any, category: Any) -> bool:
+    """Everyone, signed-in users, staff, or staff and members of the category's listed organisations."""
+    if category.audience == Audience.EVERYONE:
+        return True
+    if category.audience == Audience.SIGNED_IN:
+        return _signed_in(user)
+    if is_staff(user):
+        return True
+    if category.audience == Audience.ORGANIZATIONS:
+        return (
+            _signed_in(user)
+            and user.organization_id is not None
+            and user.organization_id in category.allowed_organization_ids
+        )
+    return False
+
+
+def can_start_topic(user: Any, category: Any) -> bool:
+    """Participants who see the category, if it lets signed-in users start topics; staff always."""
+    return (
+        can_participate(user)
+        and can_see_category(user, category)
+        and (category.can_start == PostingRight.SIGNED_IN or is_staff(user))
+    )
+
+
+def can_reply(user: Any, topic: Any, category: Any) -> bool:
+    """Participants who see the category, if it lets them reply and the topic is open; staff also in locked ones."""
+    return (
+        can_participate(user)
+        and can_see_category(user, category)
+        and (category.can_reply == PostingRight.SIGNED_IN or is_staff(user))
+        and (not topic.is_locked or is_staff(user))
+        and topic.deleted_at is None
+    )
+
+
+def can_see_whispers(user: Any) -> bool:
+    """Whispers are staff-only replies."""
+    return is_staff(user)
+
+
+def can_whisper(user: Any) -> bool:
+    """Post a staff-only reply."""
+    return is_staff(user)
+
+
+def can_mark_official(user: Any) -> bool:
+    """Mark a post as the vendor's official answer (distinct from the staff badge)."""
+    return is_staff(user)
+
+
+def can_accept_answer(user: Any, topic: Any, category: Any) -> bool:
+    """In question categories: the asker or staff choose the accepted answer."""
+    return (
+        category is not None
+        and category.kind == CategoryKind.QUESTIONS
+        and can_participate(user)
+        and (is_staff(user) or user.id == topic.user_id)
+    )
+
+
+def can_edit_post(user: Any, post: Any) -> bool:
+    """Staff edit any post; participants their own, unless it was deleted."""
+    if is_staff(user):
+        return True
+    return can_participate(user) and post.user_id == user.id and post.deleted_at is None
+
+
+def can_delete_post(user: Any, post: Any) -> bool:
+    """Staff delete any post; participants their own."""
+    return can_edit_post(user, post)
+
+
+def can_restore_post(user: Any) -> bool:
+    """Bring back a deleted post (and its topic, for a first post)."""
+    return is_staff(user)
+
+
+def can_moderate_topic(user: Any) -> bool:
+    """Pin, lock, move and assign topics."""
+    return is_staff(user)
+
+
+def can_like_post(user: Any, post: Any) -> bool:
+    """Participants like others' posts, never their own."""
+    return can_participate(user) and post.user_id != user.id and post.deleted_at is None
+
+
+def can_manage_categories(user: Any) -> bool:
+    """Create, edit, order and nest categories and their permissions."""
     return is_admin(user)
 
 

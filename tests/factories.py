@@ -11,6 +11,8 @@ from portal.accounts.models import Organization, Tier, User
 from portal.accounts.services import hash_password, new_session_stamp
 from portal.db import utcnow
 from portal.extensions import db
+from portal.forums import services as forums
+from portal.forums.models import Audience, Category, CategoryKind, CategoryOrganization, Post, PostingRight, Topic
 from portal.permissions import Role
 from tests.helpers import csrf_token
 
@@ -47,6 +49,36 @@ def make_user(
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def make_category(organizations=(), **overrides) -> Category:
+    """A top-level discussion category everyone sees; `organizations` lists those allowed for that audience."""
+    n = next(_seq)
+    values = {"name": f"Category {n}", "slug": f"category-{n}", "kind": CategoryKind.DISCUSSION,
+              "audience": Audience.EVERYONE, "can_start": PostingRight.SIGNED_IN, "can_reply": PostingRight.SIGNED_IN}
+    values.update(overrides)
+    category = Category(**values)
+    category.organization_links = [CategoryOrganization(organization_id=org.id) for org in organizations]
+    db.session.add(category)
+    db.session.commit()
+    return category
+
+
+def make_topic(category: Category | None = None, user: User | None = None, **overrides) -> Topic:
+    """A topic with its first post, made by the service so every counter is right."""
+    n = next(_seq)
+    values = {"title": f"Topic number {n}", "body": f"The first post of topic {n}."}
+    values.update(overrides)
+    topic = forums.create_topic(user or make_user(), category or make_category(), values["title"], values["body"])
+    db.session.commit()
+    return topic
+
+
+def make_post(topic: Topic, user: User | None = None, body: str | None = None, whisper: bool = False) -> Post:
+    """A reply, made by the service so numbers and counters are right."""
+    post = forums.create_post(user or make_user(), topic, body or f"Reply {next(_seq)}.", whisper=whisper)
+    db.session.commit()
+    return post
 
 
 def login(client, user: User, password: str = PASSWORD, remember: bool = False):

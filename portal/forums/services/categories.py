@@ -1,0 +1,162 @@
+"""Categories: saving them with their rules, their visibility in SQL, and their denormalised counts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from portal.accounts.models import Organization
+from portal.errors import RuleViolation
+from portal.extensions import db
+from portal.forums.models import Audience, Category, CategoryKind, CategoryOrganization, PostingRight, Topic
+from portal.permissions import is_staff
+
+MAX_CATEGORY_NAME, MAX_SLUG, MAX_DESCRIPTION = 80, 80, 500
+_SLUG = re.compile(r"^[a-z0-9-]{1,80}$")
+
+
+def slugify(text: str) -> str:
+    """Lower-case ASCII letters, digits and single hyphens, at most 80 characters."""
+    slug = re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-")
+    return slug[:MAX_SLUG].rstrip("-")
+
+
+def _enum_value(enum_cls: type, value: Any, field: str):
+    try:
+        return enum_cls(value)
+    except ValueError as exc:
+        raise RuleViolation("Choose one of the listed options.", field=field) from exc
+
+
+def save_category(
+    category: Category | None,
+    *,
+    name: str,
+    slug: str = "",
+    description: str = "",
+    kind: CategoryKind | str = CategoryKind.DISCUSSION,
+    parent: Category | None = None,
+    position: int = 0,
+    audience: Audience | str = Audience.EVERYONE,
+    can_start: PostingRight | str = PostingRight.SIGNED_IN,
+    can_reply: PostingRight | str = PostingRight.SIGNED_IN,
+    organization_ids: Iterable[int] = (),
+) -> Category:
+    """Create (category=None) or update a category; one level of nesting; organisations only for that audience."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise RuleViolation("Enter a name.", field="name")
+    if len(name) > MAX_CATEGORY_NAME:
+        raise RuleViolation(f"Use at most {MAX_CATEGORY_NAME} characters.", field="name")
+    slug = (slug or "").strip().lower() or slugify(name)
+    if not _SLUG.match(slug):
+        raise RuleViolation(
+            "Use 1 to 80 lower-case letters, digits and hyphens (a-z, 0-9, -).", field="slug"
+        )
+    description = (description or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise RuleViolation(f"Use at most {MAX_DESCRIPTION} characters.", field="description")
+    kind = _enum_value(CategoryKind, kind, "kind")
+    audience = _enum_value(Audience, audience, "audience")
+    can_start = _enum_value(PostingRight, can_start, "can_start")
+    can_reply = _enum_value(PostingRight, can_reply, "can_reply")
+
+    same_slug = sa.select(Category.id).where(Category.slug == slug)
+    if category is not None and category.id is not None:
+        same_slug = same_slug.where(Category.id != category.id)
+    if db.session.scalar(same_slug) is not None:
+        raise RuleViolation("Another category already uses this slug.", field="slug")
+
+    if parent is not None:
+        if category is not None and (parent is category or (category.id is not None and parent.id == category.id)):
+            raise RuleViolation("A category can't be its own parent.", field="parent")
+        if parent.parent_id is not None:
+            raise RuleViolation("Categories nest one level only: choose a top-level parent.", field="parent")
+        if category is not None and category.id is not None and db.session.scalar(
+            sa.select(sa.exists().where(Category.parent_id == category.id))
+        ):
+            raise RuleViolation("This category has subcategories, so it can't have a parent.", field="parent")
+
+    wanted_orgs: set[int] = set()
+    if audience == Audience.ORGANIZATIONS:
+        wanted_orgs = {int(i) for i in organization_ids}
+        if not wanted_orgs:
+            raise RuleViolation("Choose at least one organisation.", field="organization_ids")
+        found = set(db.session.scalars(sa.select(Organization.id).where(Organization.id.in_(wanted_orgs))))
+        if found != wanted_orgs:
+            raise RuleViolation("Choose organisations from the list.", field="organization_ids")
+
+    if category is None:
+        category = Category()
+        db.session.add(category)
+    category.name = name
+    category.slug = slug
+    category.description = description
+    category.kind = kind
+    category.parent = parent
+    category.position = int(position or 0)
+    category.audience = audience
+    category.can_start = can_start
+    category.can_reply = can_reply
+    # Only the difference: links are keyed by (category, organisation), so re-adding one would collide.
+    category.organization_links = [
+        link for link in category.organization_links if link.organization_id in wanted_orgs
+    ] + [
+        CategoryOrganization(organization_id=org_id)
+        for org_id in sorted(wanted_orgs - category.allowed_organization_ids)
+    ]
+    db.session.flush()
+    return category
+
+
+def visible_category_ids(user: Any) -> sa.Select:
+    """A SELECT of the ids of the categories `user` may see: the rule of can_see_category, in SQL."""
+    query = sa.select(Category.id)
+    if is_staff(user):
+        return query
+    audiences = [Category.audience == Audience.EVERYONE]
+    if getattr(user, "is_authenticated", False):
+        audiences.append(Category.audience == Audience.SIGNED_IN)
+        if user.organization_id is not None:
+            audiences.append(
+                sa.and_(
+                    Category.audience == Audience.ORGANIZATIONS,
+                    sa.exists().where(
+                        CategoryOrganization.category_id == Category.id,
+                        CategoryOrganization.organization_id == user.organization_id,
+                    ),
+                )
+            )
+    return query.where(sa.or_(*audiences))
+
+
+def refresh_last_topics(*category_ids: int | None) -> None:
+    """Point each category at its newest topic that is not deleted (or none)."""
+    ids = [i for i in category_ids if i is not None]
+    if not ids:
+        return
+    newest = (
+        sa.select(sa.func.max(Topic.id))
+        .where(Topic.category_id == Category.id, Topic.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+    db.session.execute(
+        sa.update(Category).where(Category.id.in_(ids)).values(last_topic_id=newest),
+        execution_options={"synchronize_session": "fetch"},
+    )
+
+
+def change_category_counts(category_id: int | None, *, topics: int = 0, posts: Any = 0) -> None:
+    if category_id is None or (not isinstance(posts, sa.ColumnElement) and topics == 0 and posts == 0):
+        return
+    db.session.execute(
+        sa.update(Category)
+        .where(Category.id == category_id)
+        .values(topic_count=Category.topic_count + topics, post_count=Category.post_count + posts),
+        execution_options={"synchronize_session": "fetch"},
+    )
+
+

@@ -1,0 +1,130 @@
+"""A topic's state: accepted answer, official posts, pin, lock, assignee, category, and read markers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from portal.accounts.models import User
+from portal.db import utcnow
+from portal.errors import RuleViolation
+from portal.extensions import db
+from portal.forums.models import Category, CategoryKind, Post, Topic, TopicContext, TopicRead
+from portal.forums.services.categories import change_category_counts, refresh_last_topics
+from portal.permissions import is_staff
+
+
+def accept_answer(user: User, topic: Topic, post: Post) -> None:
+    """Mark a reply as the accepted answer of a question (replacing any earlier one)."""
+    if topic.category is None or topic.category.kind != CategoryKind.QUESTIONS:
+        raise RuleViolation("Only topics in question categories have accepted answers.")
+    if post.topic_id != topic.id:
+        raise RuleViolation("That post belongs to another topic.")
+    if post.number == 1:
+        raise RuleViolation("The question can't be its own answer.")
+    if post.is_whisper:
+        raise RuleViolation("A whisper can't be the answer: only staff see it.")
+    if post.deleted_at is not None:
+        raise RuleViolation("This post was deleted.")
+    topic.accepted_post_id = post.id
+    db.session.flush()
+
+
+def unaccept_answer(user: User, topic: Topic) -> None:
+    """The question has no accepted answer any more."""
+    topic.accepted_post_id = None
+    db.session.flush()
+
+
+def mark_official(user: User, post: Post, official: bool) -> None:
+    """Mark (or unmark) a post as the vendor's official word."""
+    if official and post.is_whisper:
+        raise RuleViolation("A whisper can't be official: only staff see it.")
+    if official and post.deleted_at is not None:
+        raise RuleViolation("This post was deleted.")
+    post.is_official = official
+    db.session.flush()
+
+
+# --- Moderation -----------------------------------------------------------------------------------
+
+
+def set_pinned(topic: Topic, pinned: bool) -> None:
+    """Pinned topics lead their category's list."""
+    topic.is_pinned = pinned
+    db.session.flush()
+
+
+def set_locked(topic: Topic, locked: bool) -> None:
+    """Locked topics take replies from staff only."""
+    topic.is_locked = locked
+    db.session.flush()
+
+
+def assign_topic(topic: Topic, assignee: User | None) -> None:
+    """Give the topic to a staff member to answer, or to no one."""
+    if assignee is not None and not is_staff(assignee):
+        raise RuleViolation("Topics can only be assigned to staff.", field="assignee")
+    topic.assignee_id = assignee.id if assignee is not None else None
+    db.session.flush()
+
+
+def move_topic(topic: Topic, new_category: Category) -> None:
+    """Move a forum topic to another category; both categories' counts and latest topics follow."""
+    if topic.context != TopicContext.FORUM:
+        raise RuleViolation("Only forum topics can move between categories.", field="category")
+    old_id = topic.category_id
+    if old_id == new_category.id:
+        return
+    if topic.deleted_at is None:
+        posts = sa.select(Topic.post_count).where(Topic.id == topic.id).scalar_subquery()
+        change_category_counts(old_id, topics=-1, posts=-posts)
+        change_category_counts(new_category.id, topics=+1, posts=posts)
+    topic.category_id = new_category.id
+    db.session.flush()
+    refresh_last_topics(old_id, new_category.id)
+    # The relationship was loaded for the old category; let it reload.
+    db.session.expire(topic, ["category"])
+
+
+# --- Read markers ---------------------------------------------------------------------------------
+
+
+def last_read_number(user: Any, topic: Topic) -> int:
+    """The highest post number `user` has read in the topic (0 if none)."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    number = db.session.scalar(
+        sa.select(TopicRead.last_read_number).where(TopicRead.user_id == user.id, TopicRead.topic_id == topic.id)
+    )
+    return number or 0
+
+
+def mark_read(user: Any, topic: Topic, number: int, *, known: int | None = None) -> bool:
+    """Move the user's read marker forward to `number` (never back); True if it wrote.
+
+    `known` is the marker the caller already read (the topic page has it), which saves a query. Nothing is
+    written unless the marker moves: this is the only write a plain GET may make.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return False
+    number = min(int(number), topic.highest_post_number)
+    current = last_read_number(user, topic) if known is None else known
+    if number <= current:
+        return False
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = TopicRead.__table__
+    statement = insert(table).values(
+        user_id=user.id, topic_id=topic.id, last_read_number=number, updated_at=utcnow()
+    )
+    # The WHERE makes the upsert itself refuse to go backward, should another request have moved it meanwhile.
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.user_id, table.c.topic_id],
+        set_={"last_read_number": statement.excluded.last_read_number, "updated_at": statement.excluded.updated_at},
+        where=table.c.last_read_number < statement.excluded.last_read_number,
+    )
+    # RETURNING rather than rowcount: drivers disagree on the row count of an upsert that updated nothing.
+    return db.session.execute(statement.returning(table.c.last_read_number)).first() is not None
