@@ -22,6 +22,11 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def str_enum(cls: type, length: int) -> sa.Enum:
+    """A StrEnum column stored as its values in a VARCHAR (no native enum: adding a value needs no migration)."""
+    return sa.Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import UTCDateTime, utcnow
+from portal.db import UTCDateTime, str_enum, utcnow
 from portal.extensions import db
 from portal.permissions import Role
 
@@ -42,7 +42,7 @@ class Organization(db.Model):
     # Lower-case domain; a verified user whose email is at this domain joins the organisation.
     email_domain: Mapped[str | None] = mapped_column(sa.String(253), unique=True)
     tier: Mapped[Tier] = mapped_column(
-        sa.Enum(Tier, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        str_enum(Tier, 16),
         default=Tier.STANDARD,
     )
     # Yearly contract value in whole currency units; weights ideas and advocates later.
@@ -64,7 +64,7 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(sa.String(80), index=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[Role] = mapped_column(
-        sa.Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        str_enum(Role, 16),
         default=Role.CUSTOMER,
     )
     organization_id: Mapped[int | None] = mapped_column(
@@ -116,7 +116,7 @@ class AccountToken(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[TokenPurpose] = mapped_column(
-        sa.Enum(TokenPurpose, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
+        str_enum(TokenPurpose, 24)
     )
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     # The address the token was sent to: a token only ever acts on that address.

@@ -13,15 +13,11 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import UTCDateTime, utcnow
+from portal.db import UTCDateTime, str_enum, utcnow
 from portal.extensions import db
 
 if TYPE_CHECKING:
     from portal.accounts.models import User
-
-
-def _enum(cls: type[enum.StrEnum], length: int) -> sa.Enum:
-    return sa.Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class CategoryKind(enum.StrEnum):
@@ -77,11 +73,11 @@ class Category(db.Model):
     name: Mapped[str] = mapped_column(sa.String(80))
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
     description: Mapped[str] = mapped_column(sa.String(500), default="")
-    kind: Mapped[CategoryKind] = mapped_column(_enum(CategoryKind, 16), default=CategoryKind.DISCUSSION)
+    kind: Mapped[CategoryKind] = mapped_column(str_enum(CategoryKind, 16), default=CategoryKind.DISCUSSION)
     position: Mapped[int] = mapped_column(default=0)
-    audience: Mapped[Audience] = mapped_column(_enum(Audience, 16), default=Audience.EVERYONE)
-    can_start: Mapped[PostingRight] = mapped_column(_enum(PostingRight, 16), default=PostingRight.SIGNED_IN)
-    can_reply: Mapped[PostingRight] = mapped_column(_enum(PostingRight, 16), default=PostingRight.SIGNED_IN)
+    audience: Mapped[Audience] = mapped_column(str_enum(Audience, 16), default=Audience.EVERYONE)
+    can_start: Mapped[PostingRight] = mapped_column(str_enum(PostingRight, 16), default=PostingRight.SIGNED_IN)
+    can_reply: Mapped[PostingRight] = mapped_column(str_enum(PostingRight, 16), default=PostingRight.SIGNED_IN)
     # Denormalised, changed in SQL by the services: topics not deleted, and the sum of their post_count.
     topic_count: Mapped[int] = mapped_column(default=0)
     post_count: Mapped[int] = mapped_column(default=0)
@@ -118,7 +114,7 @@ class Topic(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    context: Mapped[TopicContext] = mapped_column(_enum(TopicContext, 16), default=TopicContext.FORUM)
+    context: Mapped[TopicContext] = mapped_column(str_enum(TopicContext, 16), default=TopicContext.FORUM)
     category_id: Mapped[int | None] = mapped_column(sa.ForeignKey("categories.id"))
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     title: Mapped[str] = mapped_column(sa.String(150))

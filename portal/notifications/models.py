@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.db import UTCDateTime, utcnow
+from portal.db import UTCDateTime, str_enum, utcnow
 from portal.extensions import db
 
 
@@ -33,7 +33,7 @@ class OutboxEmail(db.Model):
     # Which template made it (e.g. "verify_email"): lets the mail log and tests tell kinds apart.
     template: Mapped[str] = mapped_column(sa.String(80))
     status: Mapped[OutboxStatus] = mapped_column(
-        sa.Enum(OutboxStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        str_enum(OutboxStatus, 16),
         default=OutboxStatus.PENDING,
     )
     attempts: Mapped[int] = mapped_column(default=0)
