@@ -49,15 +49,16 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
-    import portal.forums.models  # noqa: F401  (the thread engine's tables; its routes come later)
-    from portal import accounts, main, notifications
+    from portal import accounts, forums, main, notifications
     from portal.benchdata import bench_data_command
+    from portal.forums import admin as forum_admin  # noqa: F401  (registers the forum routes on forums.bp)
     from portal.notifications.services import install_session_hooks, take_committed_ids
     from portal.notifications.worker import deliver_due
 
     app.register_blueprint(main.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(notifications.bp)
+    app.register_blueprint(forums.bp)
     app.cli.add_command(bench_data_command)
 
     register_error_handlers(app)

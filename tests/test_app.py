@@ -224,6 +224,26 @@ def test_seed_demo_is_idempotent_and_prints_sign_ins(runner):
     assert "already has users" in skipped.output
 
 
+def test_seed_demo_adds_forum_categories_once(runner):
+    from portal.forums.models import Audience, Category, CategoryKind, PostingRight
+
+    result = runner.invoke(args=["seed-demo"])
+    assert "Demo forum categories added: 6." in result.output
+    categories = {c.slug: c for c in _all(Category)}
+    assert list(categories) == ["announcements", "getting-started", "product-qa", "integrations", "off-topic",
+                                "acme-private-support"]
+    assert categories["announcements"].can_start == PostingRight.STAFF
+    assert categories["announcements"].audience == Audience.EVERYONE
+    assert categories["getting-started"].kind == categories["product-qa"].kind == CategoryKind.QUESTIONS
+    assert categories["integrations"].kind == categories["off-topic"].kind == CategoryKind.DISCUSSION
+    acme = next(o for o in _all(Organization) if o.name == "Acme Corporation")
+    private = categories["acme-private-support"]
+    assert private.audience == Audience.ORGANIZATIONS and private.allowed_organization_ids == {acme.id}
+    again = runner.invoke(args=["seed-demo"])
+    assert "Demo forum categories added: 0." in again.output
+    assert count_rows(Category) == 6
+
+
 def test_demo_users_can_sign_in(runner, client):
     runner.invoke(args=["seed-demo"])
     token = csrf_token(client, "/signin")

@@ -741,3 +741,18 @@ def test_mark_read_ignores_anonymous_readers(app):
         assert forums.mark_read(AnonymousUserMixin(), topic, 1) is False
     assert log.count == 0
     assert count_rows(TopicRead) == 0
+
+
+def test_move_category_swaps_with_its_sibling_and_refuses_past_the_ends(app):
+    from portal.errors import RuleViolation
+    from portal.forums.services import move_category
+
+    a, b = make_category(name="A"), make_category(name="B")
+    child = make_category(name="Child", parent_id=a.id)
+    move_category(b, "up")
+    assert (a.position, b.position) == (1, 0)
+    for category, direction, message in ((b, "up", "B is already first."), (a, "down", "A is already last."),
+                                         (child, "up", "Child is already first."), (a, "left", "up or down")):
+        with pytest.raises(RuleViolation, match=message) as caught:
+            move_category(category, direction)
+        assert caught.value.field == "direction"

@@ -16,7 +16,7 @@ import pytest
 
 from portal.notifications.models import OutboxEmail, OutboxStatus
 from portal.permissions import Role
-from tests.factories import make_organization, make_user
+from tests.factories import make_category, make_organization, make_user
 from tests.helpers import csrf_token
 
 SIGNIN = "signin"
@@ -85,6 +85,13 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/admin/organizations/new"): admin_only(422),
     ("GET", "/admin/organizations/<int:org_id>/edit"): admin_only(200),
     ("POST", "/admin/organizations/<int:org_id>/edit"): admin_only(422),
+    # forums: administration
+    ("GET", "/admin/categories"): admin_only(200),
+    ("GET", "/admin/categories/new"): admin_only(200),
+    ("POST", "/admin/categories/new"): admin_only(422),
+    ("GET", "/admin/categories/<int:category_id>/edit"): admin_only(200),
+    ("POST", "/admin/categories/<int:category_id>/edit"): admin_only(422),
+    ("POST", "/admin/categories/<int:category_id>/move"): admin_only(400),
     # notifications
     ("GET", "/admin/mail"): admin_only(200),
     ("POST", "/admin/mail/<int:email_id>/retry"): admin_only(REDIRECT),
@@ -98,6 +105,9 @@ MISSING: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/admin/users/<int:user_id>/suspend"): admin_only(404),
     ("GET", "/admin/organizations/<int:org_id>/edit"): admin_only(404),
     ("POST", "/admin/mail/<int:email_id>/retry"): admin_only(404),
+    ("GET", "/admin/categories/<int:category_id>/edit"): admin_only(404),
+    ("POST", "/admin/categories/<int:category_id>/edit"): admin_only(404),
+    ("POST", "/admin/categories/<int:category_id>/move"): admin_only(404),
 }
 
 IGNORED_RULES = {"/static/<path:filename>"}
@@ -117,16 +127,19 @@ def make_persona(name: str):
 
 def url_values(missing: bool) -> dict[str, str]:
     if missing:
-        return {"user_id": "987654", "org_id": "987654", "email_id": "987654", "token": "not-a-real-token"}
+        return {"user_id": "987654", "org_id": "987654", "email_id": "987654", "category_id": "987654",
+                "token": "not-a-real-token"}
     target = make_user(display_name="Target Person")
     org = make_organization()
+    category = make_category()
     email = OutboxEmail(to_address="t@example.com", subject="s", body_text="t", body_html="h", template="t",
                         status=OutboxStatus.FAILED, attempts=6)
     from portal.extensions import db
 
     db.session.add(email)
     db.session.commit()
-    return {"user_id": str(target.id), "org_id": str(org.id), "email_id": str(email.id), "token": "not-a-real-token"}
+    return {"user_id": str(target.id), "org_id": str(org.id), "email_id": str(email.id),
+            "category_id": str(category.id), "token": "not-a-real-token"}
 
 
 def build_url(rule: str, values: dict[str, str]) -> str:

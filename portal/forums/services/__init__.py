@@ -5,7 +5,7 @@ Services flush and never commit; views commit. A broken rule raises RuleViolatio
 so concurrent writers never lose an update. Import from here: `from portal.forums import services as forums`.
 """
 
-from portal.forums.services.categories import save_category, slugify, visible_category_ids
+from portal.forums.services.categories import move_category, save_category, slugify, visible_category_ids
 from portal.forums.services.likes import like_post, toggle_like, unlike_post
 from portal.forums.services.posts import (
     MAX_BODY,
@@ -54,6 +54,7 @@ __all__ = [
     "mark_official",
     "mark_read",
     "mentioned_user_ids",
+    "move_category",
     "move_topic",
     "restore_post",
     "save_category",

@@ -112,6 +112,27 @@ def save_category(
     return category
 
 
+def move_category(category: Category, direction: str) -> None:
+    """Swap a category with its neighbour among its siblings (same parent); refuses past either end."""
+    if direction not in ("up", "down"):
+        raise RuleViolation("Move a category up or down.", field="direction")
+    same_parent = (
+        Category.parent_id.is_(None) if category.parent_id is None else Category.parent_id == category.parent_id
+    )
+    siblings = list(db.session.scalars(sa.select(Category).where(same_parent).order_by(Category.position, Category.id)))
+    index = siblings.index(category)
+    neighbour = index - 1 if direction == "up" else index + 1
+    if not 0 <= neighbour < len(siblings):
+        where = "first" if direction == "up" else "last"
+        raise RuleViolation(f"{category.name} is already {where}.", field="direction")
+    siblings[index], siblings[neighbour] = siblings[neighbour], siblings[index]
+    # Renumber the whole sibling list: positions may repeat (the default is 0), and a swap of equal
+    # positions would change nothing.
+    for position, sibling in enumerate(siblings):
+        sibling.position = position
+    db.session.flush()
+
+
 def visible_category_ids(user: Any) -> sa.Select:
     """A SELECT of the ids of the categories `user` may see: the rule of can_see_category, in SQL."""
     query = sa.select(Category.id)
