@@ -52,6 +52,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     from portal import accounts, forums, main, notifications
     from portal.benchdata import bench_data_command
     from portal.forums import admin as forum_admin  # noqa: F401  (registers the forum routes on forums.bp)
+    from portal.forums.cli import rebake_command
     from portal.notifications.services import install_session_hooks, take_committed_ids
     from portal.notifications.worker import deliver_due
 
@@ -60,6 +61,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     app.register_blueprint(notifications.bp)
     app.register_blueprint(forums.bp)
     app.cli.add_command(bench_data_command)
+    app.cli.add_command(rebake_command)
 
     register_error_handlers(app)
     register_security_headers(app)

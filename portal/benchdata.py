@@ -8,7 +8,7 @@ transaction per batch — never the ORM row by row — so scale 100 loads in sec
 What one unit of scale means (keep this up to date as features add generators):
 
 - accounts: about 40 organisations (at least 5; one is the vendor) and about 1,000 users.
-- forums (to come): topics and posts such that scale 1 is about 10,000 posts.
+- forums: 8 categories, about 800 topics and 10,000 posts, with likes and read markers.
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ Generator = Callable[[sa.Connection, float, random.Random], dict[str, int]]
 def generators() -> list[Generator]:
     """Every feature's generator, in the order they run. A new feature appends its own here."""
     from portal.accounts import benchdata as accounts
+    from portal.forums import benchdata as forums
 
-    return [accounts.generate]
+    return [accounts.generate, forums.generate]
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[dict], batch_size: int = BATCH_SIZE) -> int:
