@@ -55,6 +55,9 @@ class Config:
     LAST_SEEN_INTERVAL_SECONDS = 300
     ADMIN_USERS_PER_PAGE = 50
 
+    # Staff: a customer topic should get its first staff reply within this many hours (the response queue).
+    RESPONSE_TARGET_HOURS = env_int("RESPONSE_TARGET_HOURS", 24)
+
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -70,6 +73,9 @@ class Config:
     # Rate limits (Flask-Limiter); memory storage unless REDIS_URL is set
     REDIS_URL = os.environ.get("REDIS_URL", "")
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    # Whole pages for signed-out readers, in Redis (needs REDIS_URL); 0 turns the cache off (portal/cache.py).
+    PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 60)
+    PAGE_CACHE_PREFIX = os.environ.get("PAGE_CACHE_PREFIX", "portal")
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_SIGNIN_IP = "30 per 5 minutes"
@@ -77,6 +83,7 @@ class Config:
     RATELIMIT_SIGNUP = "10 per hour"
     RATELIMIT_RESEND = "5 per 15 minutes"
     RATELIMIT_RESET = "5 per 15 minutes"
+    SEARCH_RATE_LIMIT = "60 per minute"
 
     # Mail
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
@@ -112,6 +119,7 @@ class TestingConfig(Config):
     MAIL_BACKEND = "console"
     MAIL_DELIVER_ON_COMMIT = False
     RATELIMIT_STORAGE_URI = "memory://"
+    PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 0)  # tests of the cache turn it on for themselves
     SITE_URL = "http://portal.test"
     SERVER_NAME = None
     STAFF_EMAIL_DOMAINS: list[str] = []

@@ -91,6 +91,10 @@ def run_migrations_online():
 
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault("render_item", render_item)
+    # The search objects (tsvector columns, FTS5 tables) are per database and not in the models: see portal/search.py.
+    from portal.search import include_search_objects
+
+    conf_args.setdefault("include_name", include_search_objects)
     # SQLite cannot ALTER most things: batch mode rebuilds the table instead, on SQLite only.
     conf_args.setdefault("render_as_batch", True)
     if conf_args.get("process_revision_directives") is None:

@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, ProductionConfig, config_from_env
+from portal.cache import install_invalidation
 from portal.db import install_sqlite_behaviour
 from portal.errors import register_error_handlers
 from portal.extensions import csrf, db, limiter, login_manager, migrate
@@ -49,9 +50,12 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
-    from portal import accounts, forums, main, notifications
+    from portal import accounts, forums, main, notifications, staff
     from portal.benchdata import bench_data_command
     from portal.forums import admin as forum_admin  # noqa: F401  (registers the forum routes on forums.bp)
+    from portal.forums import feeds as forum_feeds  # noqa: F401
+    from portal.forums import search_views  # noqa: F401
+    from portal.forums import views as forum_views  # noqa: F401
     from portal.forums.cli import rebake_command
     from portal.notifications.services import install_session_hooks, take_committed_ids
     from portal.notifications.worker import deliver_due
@@ -60,6 +64,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     app.register_blueprint(accounts.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(forums.bp)
+    app.register_blueprint(staff.bp)
     app.cli.add_command(bench_data_command)
     app.cli.add_command(rebake_command)
 
@@ -67,6 +72,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     register_security_headers(app)
     register_templating(app)
     install_session_hooks()
+    install_invalidation()
 
     @app.after_request
     def deliver_committed_mail(response):

@@ -82,7 +82,19 @@ def can_view_mail_log(user: Any) -> bool:
 
 
 def can_see_category(user: Any, category: Any) -> bool:
-    """Everyone, signed-in users, staff, or staff and members of the category's listed organisations."""
+    """Everyone, signed-in users, staff, or staff and members of the category's listed organisations.
+
+    A subcategory is seen only by those who also see its parent: hiding a parent hides its children.
+    """
+    if category is None:
+        return False
+    parent = category.parent if category.parent_id is not None else None
+    if parent is not None and not _audience_admits(user, parent):
+        return False
+    return _audience_admits(user, category)
+
+
+def _audience_admits(user: Any, category: Any) -> bool:
     if category.audience == Audience.EVERYONE:
         return True
     if category.audience == Audience.SIGNED_IN:
@@ -96,6 +108,25 @@ def can_see_category(user: Any, category: Any) -> bool:
             and user.organization_id in category.allowed_organization_ids
         )
     return False
+
+
+def can_see_topic(user: Any, topic: Any) -> bool:
+    """A forum topic follows its category; a deleted topic is seen by staff only (to restore it).
+
+    Topics owned by other features (ideas, events) get their rule from that feature, here, when it lands.
+    """
+    from portal.forums.models import TopicContext
+
+    if topic.deleted_at is not None and not is_staff(user):
+        return False
+    if topic.context == TopicContext.FORUM:
+        return can_see_category(user, topic.category)
+    return False
+
+
+def can_see_post(user: Any, post: Any, topic: Any) -> bool:
+    """A post in a topic one sees, unless it is a whisper and one is not staff."""
+    return can_see_topic(user, topic) and (not post.is_whisper or can_see_whispers(user))
 
 
 def can_start_topic(user: Any, category: Any) -> bool:
@@ -173,6 +204,14 @@ def can_like_post(user: Any, post: Any) -> bool:
 def can_manage_categories(user: Any) -> bool:
     """Create, edit, order and nest categories and their permissions."""
     return is_admin(user)
+
+
+# --- Staff -----------------------------------------------------------------------------------------
+
+
+def can_see_staff_queue(user: Any) -> bool:
+    """The response queue of customer topics waiting for a first staff reply: staff and admins."""
+    return is_staff(user)
 
 
 def require(allowed: bool) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
-from datetime import datetime
+from datetime import UTC, datetime
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -13,10 +14,16 @@ from portal import permissions
 
 
 def viewer_timezone() -> str:
+    """The signed-in viewer's time zone, else UTC (looked up once per request: pages show many dates)."""
+    if has_request_context() and "viewer_tz" in g:
+        return g.viewer_tz
     tz = getattr(current_user, "timezone", None) if getattr(current_user, "is_authenticated", False) else None
+    if has_request_context():
+        g.viewer_tz = tz or "UTC"
     return tz or "UTC"
 
 
+@functools.lru_cache(maxsize=64)
 def _zone(name: str) -> zoneinfo.ZoneInfo:
     try:
         return zoneinfo.ZoneInfo(name)
@@ -48,6 +55,31 @@ def time_tag(value: datetime | None, tz: str | None = None) -> Markup:
     return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), escape(format_datetime(value, tz)))
 
 
+def relative_time(value: datetime | None, now: datetime | None = None) -> str:
+    """`just now`, `5 min ago`, `3 h ago`, `2 d ago`; older than a month, the date."""
+    if value is None:
+        return ""
+    seconds = ((now or datetime.now(UTC)) - value).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    if seconds < 30 * 86400:
+        return f"{int(seconds // 86400)} d ago"
+    return format_date(value)
+
+
+def ago_tag(value: datetime | None) -> Markup:
+    """A <time> element showing relative time, with the full local date and time as its tooltip."""
+    if value is None:
+        return Markup("")
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        value.isoformat(), format_datetime(value), relative_time(value)
+    )
+
+
 def absolute_url(endpoint: str, **values) -> str:
     """SITE_URL + the endpoint's path: for links in emails, which have no request to be relative to."""
     adapter = current_app.url_map.bind("", script_name=current_app.config.get("APPLICATION_ROOT") or "/")
@@ -61,6 +93,7 @@ def register_templating(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["time_tag"] = time_tag
+    app.jinja_env.filters["ago"] = ago_tag
 
     @app.context_processor
     def site_context():

@@ -91,10 +91,31 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
+def page_cache_settings(worker_id: str) -> dict[str, object]:
+    """Settings that turn the anonymous page cache on, in Redis database 14 under a prefix of this test's own."""
+    import uuid
+
+    import redis
+
+    base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    url = base.rsplit("/", 1)[0] + "/14" if base.count("/") > 2 else base + "/14"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        if IN_CI:
+            pytest.fail(f"Redis at {url} is unreachable; .ci/run must start it")
+        pytest.skip(f"needs Redis at {url} (set TEST_REDIS_URL); start it with redis-server")
+    return {"REDIS_URL": url, "PAGE_CACHE_SECONDS": 60, "PAGE_CACHE_PREFIX": f"test-{worker_id}-{uuid.uuid4().hex}"}
+
+
 @pytest.fixture
-def app(database_url):
-    """A fresh app on the worker's database; tables are emptied after each test."""
-    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, PROPAGATE_UNHANDLED=True)
+def app(request, database_url, worker_id):
+    """A fresh app on the worker's database; tables are emptied after each test.
+
+    Tests marked `page_cache` get the anonymous page cache on (Redis), as production has it.
+    """
+    overrides = page_cache_settings(worker_id) if request.node.get_closest_marker("page_cache") else {}
+    app = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=database_url, PROPAGATE_UNHANDLED=True, **overrides)
     app.test_client_class = IsolatedClient
     with app.app_context():
         limiter.reset()

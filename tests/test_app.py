@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from config import Config, ProductionConfig, TestingConfig
 from portal import create_app
 from portal.accounts.models import Organization, User
+from portal.extensions import db
 from portal.permissions import Role
 from portal.security import is_safe_next
 from tests.factories import count_rows, login, make_user
@@ -228,7 +229,7 @@ def test_seed_demo_adds_forum_categories_once(runner):
     from portal.forums.models import Audience, Category, CategoryKind, PostingRight
 
     result = runner.invoke(args=["seed-demo"])
-    assert "Demo forum categories added: 6." in result.output
+    assert "Demo forum categories added: 6;" in result.output
     categories = {c.slug: c for c in _all(Category)}
     assert list(categories) == ["announcements", "getting-started", "product-qa", "integrations", "off-topic",
                                 "acme-private-support"]
@@ -240,8 +241,36 @@ def test_seed_demo_adds_forum_categories_once(runner):
     private = categories["acme-private-support"]
     assert private.audience == Audience.ORGANIZATIONS and private.allowed_organization_ids == {acme.id}
     again = runner.invoke(args=["seed-demo"])
-    assert "Demo forum categories added: 0." in again.output
+    assert "Demo forum categories added: 0; demo threads added: 0." in again.output
     assert count_rows(Category) == 6
+
+
+def test_seed_demo_adds_threads_with_staff_answers_once(runner):
+    from portal.forums.models import Category, Post, Topic
+
+    result = runner.invoke(args=["seed-demo"])
+    assert "demo threads added: 9." in result.output
+    topics = {t.title: t for t in _all(Topic)}
+    invite = topics["How do I invite my whole team at once?"]
+    accepted = db.session.get(Post, invite.accepted_post_id)
+    assert accepted.is_official and accepted.user.role == Role.STAFF
+    assert invite.first_staff_reply_at is not None and invite.first_staff_reply_at < invite.last_post_at
+    assert topics["Release 4.2: faster exports and SSO group sync"].is_pinned
+    # A customer question nobody from staff has answered yet waits in the response queue.
+    assert topics["SAML login loops back to the sign-in page"].first_staff_reply_at is None
+    whispers = db.session.scalars(sa.select(Post).where(Post.is_whisper)).all()
+    assert len(whispers) == 1 and whispers[0].user.role == Role.STAFF
+    # Counters agree with the rows: visible posts per topic, and the categories' sums.
+    for topic in topics.values():
+        visible = db.session.scalar(sa.select(sa.func.count()).select_from(Post).where(
+            Post.topic_id == topic.id, Post.is_whisper.is_(False), Post.deleted_at.is_(None)))
+        assert topic.post_count == visible, topic.title
+    for category in _all(Category):
+        mine = [t for t in topics.values() if t.category_id == category.id]
+        assert category.topic_count == len(mine) and category.post_count == sum(t.post_count for t in mine)
+    again = runner.invoke(args=["seed-demo"])
+    assert "demo threads added: 0." in again.output
+    assert count_rows(Topic) == 9
 
 
 def test_demo_users_can_sign_in(runner, client):

@@ -19,6 +19,8 @@ from portal.accounts.models import Organization, User
 from portal.benchdata import delete_all, load
 from portal.db import utcnow
 from portal.extensions import db
+from portal.forums import services as forums
+from portal.forums.models import Category, Topic
 from portal.notifications.models import OutboxEmail, OutboxStatus
 from portal.notifications.services import send_email
 from portal.permissions import Role
@@ -46,6 +48,29 @@ BUDGETS: dict[str, Budget] = {
     "admin users": Budget("/admin/users", "admin", 4),
     "admin organizations": Budget("/admin/organizations", "admin", 2),
     "admin mail log": Budget("/admin/mail", "admin", 4),
+    # Forums. Anonymous topic page: topic, count, posts. Signed in: + viewer, likes (the read marker rides on
+    # the topic's statement). Lists: count, rows; signed in + viewer, read marks. Home: categories, org links.
+    "forum home, anonymous": Budget("/forums", None, 2),
+    "forum home, signed in": Budget("/forums", "customer", 3),
+    "latest, anonymous": Budget("/latest", None, 2),
+    "latest, signed in": Budget("/latest", "customer", 4),
+    "category, anonymous": Budget("/c/{category_slug}", None, 4),  # + the category, its subcategories
+    "category, signed in": Budget("/c/{category_slug}", "customer", 6),
+    "topic, anonymous": Budget("/t/{topic_slug}/{topic_id}", None, 3),
+    "topic, signed in": Budget("/t/{topic_slug}/{topic_id}", "customer", 5),
+    "topic, staff": Budget("/t/{topic_slug}/{topic_id}", "admin", 5),
+    "topic page 2, signed in": Budget("/t/{topic_slug}/{topic_id}?page=2", "customer", 5),
+    "solved question, signed in": Budget("/t/{question_slug}/{question_id}", "customer", 6),
+    "new topic form": Budget("/new", "customer", 3),
+    # Search: categories for the form, count, the page of posts (topics, categories, authors joined), snippets.
+    "search, anonymous": Budget("/search?q=upgrade+release", None, 4),
+    "search with filters, signed in": Budget("/search?q=option+or+upgrade&category=product-qa&solved=1", "customer", 5),
+    # Atom feeds: the topics with their first posts; a category's feed loads the category first.
+    "site feed": Budget("/latest.atom", None, 1),
+    "category feed": Budget("/c/{category_slug}.atom", None, 2),
+    # Staff response queue: viewer, categories and staff for the filters, counts, the page of rows.
+    "staff queue": Budget("/staff/queue", "admin", 5),
+    "staff queue, filtered": Budget("/staff/queue?category=integrations&assignee=none", "admin", 5),
 }
 
 
@@ -58,9 +83,35 @@ def _customers() -> sa.Select:
     )
 
 
-def page_ids() -> dict[str, int]:
+def page_ids() -> dict[str, int | str]:
     first, second = db.session.scalars(_customers().limit(2))
-    return {"customer_id": first.id, "other_id": second.id}
+    long_topic = db.session.scalar(sa.select(Topic).where(Topic.title == LONG_TOPIC))
+    question = db.session.scalar(sa.select(Topic).where(Topic.title == SOLVED_QUESTION))
+    return {"customer_id": first.id, "other_id": second.id, "category_slug": "getting-started",
+            "topic_slug": long_topic.slug, "topic_id": long_topic.id, "question_slug": question.slug,
+            "question_id": question.id}
+
+
+LONG_TOPIC = "A long discussion for the budgets"
+SOLVED_QUESTION = "A question answered on its third page"
+
+
+def add_threads() -> None:
+    """The same two threads at every size: a discussion of 45 posts (staff, likes, a whisper), and a question
+    whose accepted answer is on page 3, so the topic page loads it separately."""
+    users = db.session.scalars(_customers().limit(5)).all()
+    staff = db.session.scalar(sa.select(User).where(User.role == Role.STAFF).limit(1))
+    by_slug = {c.slug: c for c in db.session.scalars(sa.select(Category))}
+    topic = forums.create_topic(users[0], by_slug["getting-started"], LONG_TOPIC, "Let us talk about **this**.")
+    for i in range(44):
+        post = forums.create_post(staff if i % 5 == 0 else users[i % 5], topic, f"Reply {i} with `code`.",
+                                  whisper=i == 10)
+        if i % 3 == 0 and post.user_id != users[1].id:
+            forums.like_post(users[1], post)
+    question = forums.create_topic(users[1], by_slug["product-qa"], SOLVED_QUESTION, "How do I do this?")
+    replies = [forums.create_post(users[i % 5], question, f"Try option {i}.") for i in range(45)]
+    forums.accept_answer(users[1], question, replies[42])
+    db.session.commit()
 
 
 def viewer(kind: str) -> User:
@@ -85,6 +136,7 @@ def fill(scale: float, emails: int) -> None:
         elif i % 3 == 2:
             email.status, email.attempts, email.last_error = OutboxStatus.FAILED, 6, "550 mailbox unavailable"
     db.session.commit()
+    add_threads()
 
 
 def measure(app, budget: Budget):

@@ -11,7 +11,7 @@ from portal.accounts.services import create_admin, hash_password, new_session_st
 from portal.db import utcnow
 from portal.errors import RuleViolation
 from portal.extensions import db
-from portal.forums.seed import seed_categories
+from portal.forums.seed import seed_categories, seed_topics
 from portal.permissions import Role
 
 DEMO_PASSWORD = "portal-demo-2026"  # noqa: S105  (printed for the demo on purpose)
@@ -73,8 +73,8 @@ def create_admin_command(email: str, name: str | None) -> None:
     click.echo(f"{'Created' if created else 'Promoted'} admin {user.email}.")
 
 
-def seed_demo() -> tuple[int, int, int]:
-    """Add the demo organisations, users and forum categories that are missing; returns how many of each."""
+def seed_demo() -> tuple[int, int, int, int]:
+    """Add the demo organisations, users, forum categories and threads that are missing; how many of each."""
     orgs_added = users_added = 0
     orgs: dict[str, Organization] = {}
     for name, domain, tier, value, vendor in DEMO_ORGANIZATIONS:
@@ -99,7 +99,8 @@ def seed_demo() -> tuple[int, int, int]:
         ))
         users_added += 1
     db.session.flush()
-    return orgs_added, users_added, seed_categories()
+    categories_added = seed_categories()
+    return orgs_added, users_added, categories_added, seed_topics()
 
 
 @bp.cli.command("seed-demo")
@@ -110,10 +111,10 @@ def seed_demo_command(if_empty: bool) -> None:
     if if_empty and has_users:
         click.echo("Database already has users; demo data not loaded.")
     else:
-        orgs, users, categories = seed_demo()
+        orgs, users, categories, topics = seed_demo()
         db.session.commit()
         click.echo(f"Demo data: {orgs} organisation(s) and {users} user(s) added.")
-        click.echo(f"Demo forum categories added: {categories}.")
+        click.echo(f"Demo forum categories added: {categories}; demo threads added: {topics}.")
     click.echo("")
     click.echo(f"Demo sign-ins (password for all: {DEMO_PASSWORD}):")
     for role, email in DEMO_SIGN_INS:

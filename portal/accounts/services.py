@@ -420,7 +420,8 @@ def touch_last_seen(user: User) -> bool:
         sa.update(User)
         .where(User.id == user.id, sa.or_(User.last_seen_at.is_(None), User.last_seen_at < now - interval))
         .values(last_seen_at=now)
-        .execution_options(synchronize_session=False)
+        # Presence is not shown to signed-out readers: this write leaves the page cache alone.
+        .execution_options(synchronize_session=False, private_write=True)
     )
     user.last_seen_at = now
     return result.rowcount == 1

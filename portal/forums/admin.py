@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.forms import options
 from portal.accounts.queries import organization_choices
@@ -24,7 +25,9 @@ def admin_categories():
     require(can_manage_categories(current_user))
     # One query for every category (organisation links follow in one "selectin" query), grouped here:
     # there are few categories, and a fixed number of queries whatever their count.
-    categories = db.session.scalars(sa.select(Category).order_by(Category.position, Category.id)).all()
+    categories = db.session.scalars(
+        sa.select(Category).options(selectinload(Category.organization_links)).order_by(Category.position, Category.id)
+    ).all()
     children: dict[int, list[Category]] = {}
     for category in categories:
         if category.parent_id is not None:

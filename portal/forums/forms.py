@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.accounts.forms import options
@@ -63,3 +63,38 @@ class MoveCategoryForm(FlaskForm):
     """The up and down buttons on the category list."""
 
     direction = SelectField("Direction", choices=options([("up", "Up"), ("down", "Down")]))
+
+
+# --- Composer and topic tools ---------------------------------------------------------------------
+
+BODY_HELP = "Markdown: **bold**, *italic*, `code`, > quote, - list, [link](https://…), ``` for code blocks."
+
+
+class TopicForm(FlaskForm):
+    # Choices come from the view: the categories the person may start topics in.
+    category = SelectField("Category", validate_choice=False)
+    title = StringField(
+        "Title",
+        validators=[Length(max=150, message="Use at most 150 characters.")],
+        description="Say what it is about in a sentence: 8 to 150 characters.",
+    )
+    body = TextAreaField("Your post", description=BODY_HELP)
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField("Your reply", description=BODY_HELP)
+    whisper = BooleanField("Whisper: only staff will see this reply")
+
+
+class EditPostForm(FlaskForm):
+    # Only for a topic's first post: its title can change too.
+    title = StringField("Title", validators=[Length(max=150, message="Use at most 150 characters.")])
+    body = TextAreaField("Post", description=BODY_HELP)
+
+
+class MoveTopicForm(FlaskForm):
+    category = SelectField("Move to category", validate_choice=False)
+
+
+class AssignTopicForm(FlaskForm):
+    assignee = SelectField("Assign to", validate_choice=False)

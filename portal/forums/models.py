@@ -7,6 +7,7 @@ A Topic belongs to a forum category, or is owned by another feature (an idea's o
 from __future__ import annotations
 
 import enum
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -88,9 +89,10 @@ class Category(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     parent: Mapped[Category | None] = relationship(remote_side=[id])
-    # Few rows and a primary-key lookup; "selectin" keeps a list of categories at one extra query, never N.
+    last_topic: Mapped[Topic | None] = relationship(foreign_keys=[last_topic_id], viewonly=True)
+    # Loaded on use (only `organizations` audiences need it); lists of categories add selectinload().
     organization_links: Mapped[list[CategoryOrganization]] = relationship(
-        lazy="selectin", cascade="all, delete-orphan", passive_deletes=True
+        cascade="all, delete-orphan", passive_deletes=True
     )
 
     @property
@@ -143,6 +145,16 @@ class Topic(db.Model):
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
 
+    @property
+    def slug(self) -> str:
+        """The title as a web address part; only for readable URLs, the id finds the topic."""
+        slug = re.sub(r"[^a-z0-9]+", "-", self.title.lower()).strip("-")[:80].rstrip("-")
+        return slug or "topic"
+
+    @property
+    def is_solved(self) -> bool:
+        return self.accepted_post_id is not None
+
     def __repr__(self) -> str:
         return f"<Topic {self.id} {self.title!r}>"
 
@@ -189,6 +201,8 @@ class PostRevision(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     body: Mapped[str] = mapped_column(sa.Text)
+
+    user: Mapped[User] = relationship()
 
 
 class PostLike(db.Model):

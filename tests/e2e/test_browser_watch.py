@@ -68,3 +68,14 @@ def test_script_errors_and_console_errors_are(watch):
 def test_a_server_error_page_is(watch):
     serve(watch, 500)
     assert any("status of 500" in p for p in watch.problems), watch.problems
+
+
+def test_loads_cancelled_by_navigating_away_are_not_problems(watch):
+    page = serve(watch, 200, body="<p>hi</p>")
+    failed = []
+    page.on("requestfailed", lambda request: failed.append(request.failure))
+    page.route(ORIGIN + "/slow.css", lambda route: None)  # never answered: pending until the page goes away
+    page.set_content('<link rel="stylesheet" href="' + ORIGIN + '/slow.css"><p>loading</p>', wait_until="commit")
+    page.goto(ORIGIN + "/")
+    assert failed == ["net::ERR_ABORTED"]  # the stylesheet's load was cancelled by the navigation
+    assert watch.problems == [], watch.problems

@@ -135,7 +135,7 @@ def test_admin_suspends_a_user_who_then_sees_why_at_sign_in(live_server, page, n
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
     expect(page).to_have_url(at(live_server, "/admin/users"))
-    page.get_by_label("Search").fill(target_email)
+    page.get_by_role("main").get_by_label("Search").fill(target_email)
     page.get_by_role("button", name="Filter").click()
     expect(page).to_have_url(re.compile(r"/admin/users\?.*q="))
     expect(page.get_by_text("1 user", exact=True)).to_be_visible()

@@ -756,3 +756,20 @@ def test_move_category_swaps_with_its_sibling_and_refuses_past_the_ends(app):
         with pytest.raises(RuleViolation, match=message) as caught:
             move_category(category, direction)
         assert caught.value.field == "direction"
+
+
+def test_deleting_the_last_reply_gives_the_topic_back_its_previous_last_activity(app):
+    from portal.forums import services as forums_services
+
+    asker, replier = make_user(), make_user()
+    topic = make_topic(make_category(), asker)
+    first_activity = reload(topic).last_post_at
+    reply = make_post(topic, replier)
+    assert reload(topic).last_poster_id == replier.id
+    forums_services.delete_post(replier, reply)
+    db.session.commit()
+    topic = reload(topic)
+    assert topic.last_poster_id == asker.id and topic.last_post_at == first_activity
+    forums_services.restore_post(replier, reload(reply))
+    db.session.commit()
+    assert reload(topic).last_poster_id == replier.id

@@ -14,9 +14,10 @@ import re
 
 import pytest
 
+from portal.forums.models import CategoryKind
 from portal.notifications.models import OutboxEmail, OutboxStatus
 from portal.permissions import Role
-from tests.factories import make_category, make_organization, make_user
+from tests.factories import make_category, make_organization, make_post, make_topic, make_user
 from tests.helpers import csrf_token
 
 SIGNIN = "signin"
@@ -92,6 +93,43 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/admin/categories/<int:category_id>/edit"): admin_only(200),
     ("POST", "/admin/categories/<int:category_id>/edit"): admin_only(422),
     ("POST", "/admin/categories/<int:category_id>/move"): admin_only(400),
+    # forums: reading (the matrix's category is public, a question category; its topic has a reply by someone else)
+    ("GET", "/forums"): everyone(200),
+    ("GET", "/latest"): everyone(200),
+    ("GET", "/c/<slug>"): everyone(200),
+    ("GET", "/t/<slug>/<int:topic_id>"): everyone(200),
+    ("GET", "/t/<slug>/<int:topic_id>/<int:number>"): everyone(REDIRECT),
+    ("GET", "/p/<int:post_id>"): everyone(REDIRECT),
+    ("GET", "/p/<int:post_id>/likes"): everyone(200),
+    # forums: writing (participants: signed in, verified, not suspended)
+    ("GET", "/new"): row(SIGNIN, 403, 200, 200, 200, 200),
+    ("POST", "/new"): row(SIGNIN, 403, 422, 422, 422, 422),
+    ("GET", "/mentions"): row(SIGNIN, 403, 200, 200, 200, 200),
+    ("GET", "/t/<int:topic_id>/reply"): row(SIGNIN, 403, 200, 200, 200, 200),
+    ("POST", "/t/<int:topic_id>/reply"): row(SIGNIN, 403, 422, 422, 422, 422),
+    ("POST", "/p/<int:post_id>/like"): row(SIGNIN, 403, REDIRECT, REDIRECT, REDIRECT, REDIRECT),
+    # forums: someone else's post (its author or staff) and someone else's question (its asker or staff)
+    ("GET", "/p/<int:post_id>/edit"): row(SIGNIN, 403, 403, 200, 403, 200),
+    ("POST", "/p/<int:post_id>/edit"): row(SIGNIN, 403, 403, 422, 403, 422),
+    ("GET", "/p/<int:post_id>/revisions"): row(SIGNIN, 403, 403, 200, 403, 200),
+    ("POST", "/p/<int:post_id>/delete"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
+    ("POST", "/p/<int:post_id>/accept"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
+    ("POST", "/t/<int:topic_id>/unaccept"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
+    # forums: staff tools
+    ("POST", "/p/<int:post_id>/restore"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
+    ("POST", "/p/<int:post_id>/official"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
+    ("GET", "/t/<int:topic_id>/tools"): row(SIGNIN, 403, 403, 200, 403, 200),
+    ("POST", "/t/<int:topic_id>/pin"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
+    ("POST", "/t/<int:topic_id>/lock"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
+    ("POST", "/t/<int:topic_id>/move"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
+    ("POST", "/t/<int:topic_id>/assign"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
+    # forums: search
+    ("GET", "/search"): everyone(200),
+    # forums: feeds (public whoever asks; the matrix's category is public)
+    ("GET", "/latest.atom"): everyone(200),
+    ("GET", "/c/<slug>.atom"): everyone(200),
+    # staff
+    ("GET", "/staff/queue"): row(SIGNIN, 403, 403, 200, 403, 200),
     # notifications
     ("GET", "/admin/mail"): admin_only(200),
     ("POST", "/admin/mail/<int:email_id>/retry"): admin_only(REDIRECT),
@@ -108,6 +146,17 @@ MISSING: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/admin/categories/<int:category_id>/edit"): admin_only(404),
     ("POST", "/admin/categories/<int:category_id>/edit"): admin_only(404),
     ("POST", "/admin/categories/<int:category_id>/move"): admin_only(404),
+    ("GET", "/c/<slug>"): everyone(404),
+    ("GET", "/c/<slug>.atom"): everyone(404),
+    ("GET", "/t/<slug>/<int:topic_id>"): everyone(404),
+    ("GET", "/t/<slug>/<int:topic_id>/<int:number>"): everyone(404),
+    ("GET", "/p/<int:post_id>"): everyone(404),
+    ("GET", "/p/<int:post_id>/likes"): everyone(404),
+    **{
+        (method, rule): row(SIGNIN, 404, 404, 404, 404, 404)
+        for method, rule in MATRIX
+        if rule.startswith(("/p/<int:post_id>/", "/t/<int:topic_id>/")) and not rule.endswith("/likes")
+    },
 }
 
 IGNORED_RULES = {"/static/<path:filename>"}
@@ -128,10 +177,14 @@ def make_persona(name: str):
 def url_values(missing: bool) -> dict[str, str]:
     if missing:
         return {"user_id": "987654", "org_id": "987654", "email_id": "987654", "category_id": "987654",
-                "token": "not-a-real-token"}
+                "token": "not-a-real-token", "slug": "no-such-thing", "topic_id": "987654", "post_id": "987654",
+                "number": "1"}
     target = make_user(display_name="Target Person")
     org = make_organization()
-    category = make_category()
+    # One slug serves /c/<slug> and /t/<slug>/<id>: the category's slug is the topic's.
+    category = make_category(slug="matrix-question", kind=CategoryKind.QUESTIONS)
+    topic = make_topic(category, make_user(), title="Matrix question")
+    reply = make_post(topic, make_user())
     email = OutboxEmail(to_address="t@example.com", subject="s", body_text="t", body_html="h", template="t",
                         status=OutboxStatus.FAILED, attempts=6)
     from portal.extensions import db
@@ -139,7 +192,8 @@ def url_values(missing: bool) -> dict[str, str]:
     db.session.add(email)
     db.session.commit()
     return {"user_id": str(target.id), "org_id": str(org.id), "email_id": str(email.id),
-            "category_id": str(category.id), "token": "not-a-real-token"}
+            "category_id": str(category.id), "token": "not-a-real-token", "slug": topic.slug,
+            "topic_id": str(topic.id), "post_id": str(reply.id), "number": "2"}
 
 
 def build_url(rule: str, values: dict[str, str]) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from portal.accounts.models import Organization
 from portal.errors import RuleViolation
@@ -133,25 +134,36 @@ def move_category(category: Category, direction: str) -> None:
     db.session.flush()
 
 
-def visible_category_ids(user: Any) -> sa.Select:
-    """A SELECT of the ids of the categories `user` may see: the rule of can_see_category, in SQL."""
-    query = sa.select(Category.id)
-    if is_staff(user):
-        return query
-    audiences = [Category.audience == Audience.EVERYONE]
+def _admits(user: Any, category: Any) -> sa.ColumnElement[bool]:
+    """The audience rule of can_see_category for one category (table or alias), as SQL."""
+    audiences = [category.audience == Audience.EVERYONE]
     if getattr(user, "is_authenticated", False):
-        audiences.append(Category.audience == Audience.SIGNED_IN)
+        audiences.append(category.audience == Audience.SIGNED_IN)
         if user.organization_id is not None:
             audiences.append(
                 sa.and_(
-                    Category.audience == Audience.ORGANIZATIONS,
+                    category.audience == Audience.ORGANIZATIONS,
                     sa.exists().where(
-                        CategoryOrganization.category_id == Category.id,
+                        CategoryOrganization.category_id == category.id,
                         CategoryOrganization.organization_id == user.organization_id,
                     ),
                 )
             )
-    return query.where(sa.or_(*audiences))
+    return sa.or_(*audiences)
+
+
+def visible_category_ids(user: Any) -> sa.Select:
+    """A SELECT of the ids of the categories `user` may see: the rule of can_see_category, in SQL.
+
+    A subcategory needs its parent visible too.
+    """
+    query = sa.select(Category.id)
+    if is_staff(user):
+        return query
+    parent = sa.orm.aliased(Category)
+    return query.outerjoin(parent, parent.id == Category.parent_id).where(
+        _admits(user, Category), sa.or_(Category.parent_id.is_(None), _admits(user, parent))
+    )
 
 
 def refresh_last_topics(*category_ids: int | None) -> None:

@@ -154,11 +154,26 @@ def edit_post(editor: User, post: Post, new_body: str) -> PostRevision:
 
 
 def _visible_delta(post: Post, topic: Topic, sign: int) -> None:
-    """Count a post in or out of its topic and, while the topic stands, its category."""
+    """Count a post in or out of its topic and, while the topic stands, its category.
+
+    The topic's last activity follows its newest visible post, so deleting the last reply doesn't leave the
+    list saying someone posted.
+    """
     if post.is_whisper:
         return
+    newest = (
+        sa.select(Post.created_at, Post.user_id)
+        .where(Post.topic_id == topic.id, Post.is_whisper.is_(False), Post.deleted_at.is_(None))
+        .order_by(Post.number.desc())
+        .limit(1)
+    )
     db.session.execute(
-        sa.update(Topic).where(Topic.id == topic.id).values(post_count=Topic.post_count + sign),
+        sa.update(Topic).where(Topic.id == topic.id).values(
+            post_count=Topic.post_count + sign,
+            last_post_at=sa.func.coalesce(newest.with_only_columns(Post.created_at).scalar_subquery(),
+                                          Topic.created_at),
+            last_poster_id=sa.func.coalesce(newest.with_only_columns(Post.user_id).scalar_subquery(), Topic.user_id),
+        ),
         execution_options={"synchronize_session": "fetch"},
     )
     if topic.deleted_at is None:

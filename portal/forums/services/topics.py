@@ -13,6 +13,7 @@ from portal.errors import RuleViolation
 from portal.extensions import db
 from portal.forums.models import Category, CategoryKind, Post, Topic, TopicContext, TopicRead
 from portal.forums.services.categories import change_category_counts, refresh_last_topics
+from portal.forums.services.posts import check_title
 from portal.permissions import is_staff
 
 
@@ -114,11 +115,16 @@ def mark_read(user: Any, topic: Topic, number: int, *, known: int | None = None)
     current = last_read_number(user, topic) if known is None else known
     if number <= current:
         return False
+    return advance_read_marker(user.id, topic.id, number)
+
+
+def advance_read_marker(user_id: int, topic_id: int, number: int) -> bool:
+    """The upsert behind mark_read, by ids: the topic page calls it after its read transaction has ended."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = TopicRead.__table__
     statement = insert(table).values(
-        user_id=user.id, topic_id=topic.id, last_read_number=number, updated_at=utcnow()
+        user_id=user_id, topic_id=topic_id, last_read_number=number, updated_at=utcnow()
     )
     # The WHERE makes the upsert itself refuse to go backward, should another request have moved it meanwhile.
     statement = statement.on_conflict_do_update(
@@ -128,3 +134,13 @@ def mark_read(user: Any, topic: Topic, number: int, *, known: int | None = None)
     )
     # RETURNING rather than rowcount: drivers disagree on the row count of an upsert that updated nothing.
     return db.session.execute(statement.returning(table.c.last_read_number)).first() is not None
+
+
+def retitle_topic(topic: Topic, title: str) -> bool:
+    """Change a topic's title (8–150 characters); False if it is the same."""
+    title = check_title(title)
+    if title == topic.title:
+        return False
+    topic.title = title
+    db.session.flush()
+    return True

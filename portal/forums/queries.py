@@ -1,0 +1,377 @@
+"""What the forum pages read: a fixed number of SQL statements per page, whatever the data size.
+
+Views call these; none of them writes. Lists load their rows with the users and categories they show in the
+same statement (joinedload), and read markers for a whole page in one more.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
+
+from portal.accounts.models import User
+from portal.db import utcnow
+from portal.extensions import db
+from portal.forums.models import Category, CategoryKind, Post, PostLike, Topic, TopicContext, TopicRead
+from portal.forums.services import visible_category_ids
+from portal.permissions import can_see_category, can_see_whispers, is_staff
+
+TOPICS_PER_PAGE = 30
+POSTS_PER_PAGE = 20
+# A topic nobody opened counts as "new" for this long (and only if it is younger than the reader's account).
+NEW_TOPIC_DAYS = 14
+
+
+class TopicFilter(enum.StrEnum):
+    """The filters above a topic list."""
+
+    ALL = "all"
+    UNANSWERED = "unanswered"
+    NO_STAFF_REPLY = "no-staff-reply"
+    UNSOLVED = "unsolved"
+    SOLVED = "solved"
+    MINE = "mine"
+    ASSIGNED = "assigned"
+
+    @property
+    def label(self) -> str:
+        return {
+            "all": "All", "unanswered": "Unanswered", "no-staff-reply": "No staff reply", "unsolved": "Unsolved",
+            "solved": "Solved", "mine": "Started by me", "assigned": "Assigned to me",
+        }[self.value]
+
+    @classmethod
+    def parse(cls, raw: str | None) -> TopicFilter:
+        try:
+            return cls(raw or "all")
+        except ValueError:
+            return cls.ALL
+
+
+def filters_for(viewer: Any, questions: bool) -> list[TopicFilter]:
+    """The filters that make sense for this viewer and list."""
+    shown = [TopicFilter.ALL, TopicFilter.UNANSWERED, TopicFilter.NO_STAFF_REPLY]
+    if questions:
+        shown += [TopicFilter.UNSOLVED, TopicFilter.SOLVED]
+    if getattr(viewer, "is_authenticated", False):
+        shown.append(TopicFilter.MINE)
+    if is_staff(viewer):
+        shown.append(TopicFilter.ASSIGNED)
+    return shown
+
+
+@dataclass
+class Page:
+    """One page of a list, with what the pagination macro needs."""
+
+    items: Sequence[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+    def iter_pages(self, left_edge=1, left_current=2, right_current=3, right_edge=1) -> Iterator[int | None]:
+        last = 0
+        for num in range(1, self.pages + 1):
+            if (
+                num <= left_edge
+                or self.page - left_current <= num <= self.page + right_current - 1
+                or num > self.pages - right_edge
+            ):
+                if last + 1 != num:
+                    yield None
+                yield num
+                last = num
+
+
+def page_number(raw: Any) -> int:
+    """A page number from the query string; anything odd is page 1."""
+    try:
+        return max(1, min(int(raw), 100_000))
+    except (TypeError, ValueError):
+        return 1
+
+
+# --- Forum home -----------------------------------------------------------------------------------
+
+
+@dataclass
+class CategoryRow:
+    category: Category
+    children: list[Category] = field(default_factory=list)
+
+
+def forum_home(viewer: Any) -> list[CategoryRow]:
+    """The categories the viewer sees, top level in order with their children, each with its latest topic.
+
+    Two statements: the categories with their latest topic and its last poster, and the organisation links.
+    """
+    categories = db.session.scalars(
+        sa.select(Category)
+        .options(
+            selectinload(Category.organization_links),
+            joinedload(Category.last_topic).joinedload(Topic.last_poster),
+        )
+        .order_by(Category.position, Category.id)
+    ).unique().all()
+    by_id = {c.id: c for c in categories}
+    rows: dict[int, CategoryRow] = {}
+    for category in categories:
+        if category.parent_id is None and can_see_category(viewer, category):
+            rows[category.id] = CategoryRow(category)
+    for category in categories:
+        parent = by_id.get(category.parent_id) if category.parent_id else None
+        if parent is not None and parent.id in rows and can_see_category(viewer, category):
+            rows[parent.id].children.append(category)
+    return list(rows.values())
+
+
+def postable_categories(viewer: Any) -> list[Category]:
+    """Categories the viewer may start a topic in, in forum order (for the new-topic form)."""
+    from portal.permissions import can_start_topic
+
+    categories = db.session.scalars(
+        sa.select(Category).options(selectinload(Category.organization_links)).order_by(Category.position, Category.id)
+    ).all()
+    top = [c for c in categories if c.parent_id is None]
+    ordered: list[Category] = []
+    for parent in top:
+        ordered.append(parent)
+        ordered.extend(c for c in categories if c.parent_id == parent.id)
+    return [c for c in ordered if can_start_topic(viewer, c)]
+
+
+# --- Topic lists ----------------------------------------------------------------------------------
+
+
+@dataclass
+class TopicRow:
+    topic: Topic
+    last_read: int | None = None  # None: never opened
+    unread: int = 0
+    is_new: bool = False
+
+
+def topic_list(
+    viewer: Any,
+    *,
+    category: Category | None = None,
+    subcategory_ids: Sequence[int] = (),
+    topic_filter: TopicFilter = TopicFilter.ALL,
+    page: int = 1,
+) -> Page:
+    """Topics of one category (and its subcategories), or of every visible category ("Latest").
+
+    Pinned first within a category; then by last activity. Three statements at most: count, rows, read markers.
+    """
+    query = sa.select(Topic).where(Topic.context == TopicContext.FORUM, Topic.deleted_at.is_(None))
+    if category is not None:
+        ids = [category.id, *subcategory_ids]
+        query = query.where(Topic.category_id.in_(ids) if len(ids) > 1 else Topic.category_id == category.id)
+    else:
+        query = query.where(Topic.category_id.in_(visible_category_ids(viewer)))
+    query = _apply_filter(query, viewer, topic_filter)
+    total = db.session.scalar(query.with_only_columns(sa.func.count(Topic.id)).order_by(None)) or 0
+    order = [Topic.is_pinned.desc()] if category is not None else []
+    rows = db.session.scalars(
+        query.options(joinedload(Topic.user), joinedload(Topic.last_poster), joinedload(Topic.category))
+        .order_by(*order, Topic.last_post_at.desc(), Topic.id.desc())
+        .limit(TOPICS_PER_PAGE)
+        .offset((page - 1) * TOPICS_PER_PAGE)
+    ).all()
+    return Page(items=with_read_state(viewer, rows), page=page, per_page=TOPICS_PER_PAGE, total=total)
+
+
+def _apply_filter(query: sa.Select, viewer: Any, topic_filter: TopicFilter) -> sa.Select:
+    signed_in = getattr(viewer, "is_authenticated", False)
+    match topic_filter:
+        case TopicFilter.UNANSWERED:
+            return query.where(Topic.post_count <= 1)
+        case TopicFilter.NO_STAFF_REPLY:
+            return query.where(Topic.first_staff_reply_at.is_(None))
+        case TopicFilter.UNSOLVED:
+            questions = sa.select(Category.id).where(Category.kind == CategoryKind.QUESTIONS)
+            return query.where(Topic.accepted_post_id.is_(None), Topic.category_id.in_(questions))
+        case TopicFilter.SOLVED:
+            return query.where(Topic.accepted_post_id.is_not(None))
+        case TopicFilter.MINE if signed_in:
+            return query.where(Topic.user_id == viewer.id)
+        case TopicFilter.ASSIGNED if is_staff(viewer):
+            return query.where(Topic.assignee_id == viewer.id)
+    return query
+
+
+def with_read_state(viewer: Any, topics: Sequence[Topic]) -> list[TopicRow]:
+    """Unread marks and counts for a page of topics: one statement for the whole page."""
+    rows = [TopicRow(topic) for topic in topics]
+    if not getattr(viewer, "is_authenticated", False) or not topics:
+        return rows
+    staff = can_see_whispers(viewer)
+    unread_posts = (
+        sa.select(sa.func.count(Post.id))
+        .where(
+            Post.topic_id == TopicRead.topic_id,
+            Post.number > TopicRead.last_read_number,
+            Post.deleted_at.is_(None),
+            *(() if staff else (Post.is_whisper.is_(False),)),
+        )
+        .scalar_subquery()
+    )
+    marks = {
+        topic_id: (last_read, unread)
+        for topic_id, last_read, unread in db.session.execute(
+            sa.select(TopicRead.topic_id, TopicRead.last_read_number, unread_posts).where(
+                TopicRead.user_id == viewer.id, TopicRead.topic_id.in_([t.id for t in topics])
+            )
+        )
+    }
+    fresh_since = max(utcnow() - timedelta(days=NEW_TOPIC_DAYS), viewer.created_at)
+    for row in rows:
+        if row.topic.id in marks:
+            row.last_read, row.unread = marks[row.topic.id]
+        else:
+            row.is_new = row.topic.created_at > fresh_since and row.topic.user_id != viewer.id
+    return rows
+
+
+def subcategories(category: Category, viewer: Any) -> list[Category]:
+    """The visible children of a top-level category."""
+    if category.parent_id is not None:
+        return []
+    children = db.session.scalars(
+        sa.select(Category)
+        .where(Category.parent_id == category.id)
+        .options(selectinload(Category.organization_links))
+        .order_by(Category.position, Category.id)
+    ).all()
+    return [c for c in children if can_see_category(viewer, c)]
+
+
+# --- Topic page -----------------------------------------------------------------------------------
+
+
+def load_topic(topic_id: int, viewer: Any) -> tuple[Topic | None, int]:
+    """The topic with its category (and parent), author and assignee, and the viewer's read marker: one statement."""
+    query = sa.select(Topic).where(Topic.id == topic_id).options(
+        joinedload(Topic.category).joinedload(Category.parent),
+        joinedload(Topic.user),
+        joinedload(Topic.assignee),
+    )
+    if getattr(viewer, "is_authenticated", False):
+        query = query.add_columns(TopicRead.last_read_number).outerjoin(
+            TopicRead, sa.and_(TopicRead.topic_id == Topic.id, TopicRead.user_id == viewer.id)
+        )
+        row = db.session.execute(query).unique().first()
+        if row is None:
+            return None, 0
+        return row[0], row[1] or 0
+    return db.session.scalars(query).unique().first(), 0
+
+
+def _stream(topic: Topic, viewer: Any) -> sa.Select:
+    """The posts the viewer sees in a topic, in order: deleted ones stay as placeholders; whispers for staff."""
+    query = sa.select(Post).where(Post.topic_id == topic.id)
+    if not can_see_whispers(viewer):
+        query = query.where(Post.is_whisper.is_(False))
+    return query
+
+
+def stream_count(topic: Topic, viewer: Any) -> int:
+    return db.session.scalar(_stream(topic, viewer).with_only_columns(sa.func.count(Post.id))) or 0
+
+
+def page_of_number(topic: Topic, viewer: Any, number: int) -> int:
+    """The page of the topic on which the viewer finds post `number` (or the nearest one after it)."""
+    before = db.session.scalar(
+        _stream(topic, viewer).where(Post.number < number).with_only_columns(sa.func.count(Post.id))
+    ) or 0
+    return before // POSTS_PER_PAGE + 1
+
+
+def topic_posts(topic: Topic, viewer: Any, page: int) -> Page:
+    """A page of the topic's posts with their authors and organisations (two statements: count, rows)."""
+    total = stream_count(topic, viewer)
+    posts = db.session.scalars(
+        _stream(topic, viewer)
+        .options(joinedload(Post.user).joinedload(User.organization))
+        .order_by(Post.number)
+        .limit(POSTS_PER_PAGE)
+        .offset((page - 1) * POSTS_PER_PAGE)
+    ).all()
+    return Page(items=posts, page=page, per_page=POSTS_PER_PAGE, total=total)
+
+
+def accepted_post(topic: Topic, shown: Sequence[Post]) -> Post | None:
+    """The accepted answer, shown under the question: from the page when it is there, else one statement."""
+    if topic.accepted_post_id is None:
+        return None
+    for post in shown:
+        if post.id == topic.accepted_post_id:
+            return post
+    return db.session.scalars(
+        sa.select(Post)
+        .where(Post.id == topic.accepted_post_id)
+        .options(joinedload(Post.user).joinedload(User.organization))
+    ).first()
+
+
+def liked_post_ids(viewer: Any, posts: Sequence[Post]) -> set[int]:
+    """Which of these posts the viewer liked (one statement; none for anonymous visitors)."""
+    if not getattr(viewer, "is_authenticated", False) or not posts:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(PostLike.post_id).where(
+                PostLike.user_id == viewer.id, PostLike.post_id.in_([p.id for p in posts])
+            )
+        )
+    )
+
+
+def likers(post: Post, limit: int = 100) -> list[User]:
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(PostLike, PostLike.user_id == User.id)
+            .where(PostLike.post_id == post.id)
+            .order_by(PostLike.created_at)
+            .limit(limit)
+        )
+    )
+
+
+def staff_members() -> list[User]:
+    """Staff and admins, for the assign menu."""
+    from portal.permissions import Role
+
+    return list(
+        db.session.scalars(
+            sa.select(User).where(User.role.in_([Role.STAFF, Role.ADMIN])).order_by(User.display_name).limit(500)
+        )
+    )
