@@ -30,9 +30,7 @@ sentinels become <mark>. Nothing the database returns is trusted as HTML (bodies
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +43,7 @@ from portal.errors import RuleViolation
 from portal.extensions import db
 from portal.forums.models import Category, Post, Topic, TopicContext
 from portal.forums.services.categories import visible_category_ids
+from portal.pagination import Page
 from portal.permissions import can_see_whispers
 
 MAX_QUERY = 200
@@ -218,46 +217,8 @@ class SearchHit:
 
 
 @dataclass
-class SearchResults:
-    """One page of hits, best first, with what the pagination macro needs."""
-
-    items: Sequence[SearchHit]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-    def iter_pages(self, left_edge=1, left_current=2, right_current=3, right_edge=1) -> Iterator[int | None]:
-        last = 0
-        for num in range(1, self.pages + 1):
-            if (
-                num <= left_edge
-                or self.page - left_current <= num <= self.page + right_current - 1
-                or num > self.pages - right_edge
-            ):
-                if last + 1 != num:
-                    yield None
-                yield num
-                last = num
+class SearchResults(Page):
+    """One page of hits (SearchHit), best first."""
 
 
 def search_posts(

@@ -7,8 +7,7 @@ same statement (joinedload), and read markers for a whole page in one more.
 from __future__ import annotations
 
 import enum
-import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -21,6 +20,7 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.forums.models import Category, CategoryKind, Post, PostLike, Topic, TopicContext, TopicRead
 from portal.forums.services import visible_category_ids
+from portal.pagination import Page
 from portal.permissions import can_see_category, can_see_whispers, is_staff
 
 TOPICS_PER_PAGE = 30
@@ -65,49 +65,6 @@ def filters_for(viewer: Any, questions: bool) -> list[TopicFilter]:
     if is_staff(viewer):
         shown.append(TopicFilter.ASSIGNED)
     return shown
-
-
-@dataclass
-class Page:
-    """One page of a list, with what the pagination macro needs."""
-
-    items: Sequence[Any]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-    def iter_pages(self, left_edge=1, left_current=2, right_current=3, right_edge=1) -> Iterator[int | None]:
-        last = 0
-        for num in range(1, self.pages + 1):
-            if (
-                num <= left_edge
-                or self.page - left_current <= num <= self.page + right_current - 1
-                or num > self.pages - right_edge
-            ):
-                if last + 1 != num:
-                    yield None
-                yield num
-                last = num
 
 
 def page_number(raw: Any) -> int:
@@ -361,6 +318,19 @@ def likers(post: Post, limit: int = 100) -> list[User]:
             .join(PostLike, PostLike.user_id == User.id)
             .where(PostLike.post_id == post.id)
             .order_by(PostLike.created_at)
+            .limit(limit)
+        )
+    )
+
+
+def mention_candidates(term: str, limit: int = 8) -> list[User]:
+    """People whose display name starts with `term` (case-insensitive; % and _ taken literally)."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(sa.func.lower(User.display_name).like(f"{escaped.lower()}%", escape="\\"))
+            .order_by(User.display_name)
             .limit(limit)
         )
     )

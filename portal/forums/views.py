@@ -354,13 +354,7 @@ def mention_lookup():
     term = (request.args.get("q") or "").strip()
     if len(term) < 2:
         return jsonify(users=[])
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    users = db.session.scalars(
-        sa.select(User)
-        .where(sa.func.lower(User.display_name).like(f"{escaped.lower()}%", escape="\\"))
-        .order_by(User.display_name)
-        .limit(8)
-    ).all()
+    users = queries.mention_candidates(term)
     return jsonify(users=[
         {"id": u.id, "name": u.display_name, "mention": f"@[{u.display_name}](/users/{u.id})",
          "organization": u.organization.name if u.organization else None}
