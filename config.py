@@ -111,6 +111,7 @@ class DevelopmentConfig(Config):
 
 class TestingConfig(Config):
     TESTING = True
+    MIGRATIONS_ENABLED = True  # the suite builds its databases with flask_migrate.upgrade()
     SECRET_KEY = "testing-secret"
     # tests.conftest passes its own database; a server started for browser tests reads DATABASE_URL.
     SQLALCHEMY_DATABASE_URI = database_url("sqlite://")

@@ -12,11 +12,26 @@ from config import Config, ProductionConfig, config_from_env
 from portal.cache import install_invalidation
 from portal.db import install_sqlite_behaviour
 from portal.errors import register_error_handlers
-from portal.extensions import csrf, db, limiter, login_manager, migrate
+from portal.extensions import csrf, db, limiter, login_manager
 from portal.security import register_security_headers
 from portal.templating import register_templating
 
 BASE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _loaded_by_the_cli() -> bool:
+    """True while the `flask` command loads the app (click is running a command), false under gunicorn."""
+    import click
+
+    return click.get_current_context(silent=True) is not None
+
+
+def init_migrations(app: Flask) -> None:
+    """Flask-Migrate (`flask db …`, flask_migrate.upgrade()) for this app: for the command line and the tests
+    only, so web workers never import Alembic."""
+    from flask_migrate import Migrate
+
+    Migrate(app, db, directory=os.path.join(BASE_DIR, "migrations"), compare_type=True)
 
 
 def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
@@ -41,7 +56,8 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
 
     install_sqlite_behaviour()
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(BASE_DIR, "migrations"), compare_type=True)
+    if app.config.get("MIGRATIONS_ENABLED") or _loaded_by_the_cli():
+        init_migrations(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -1,8 +1,7 @@
-"""User content: Markdown in, safe HTML out. The only place user HTML is made, and the only caller of bleach.
+"""The Markdown → safe HTML pipeline behind portal.content.render_markdown: Markdown, Pygments, bleach.
 
-Render once, at write time, and store the result (`body_html = render_markdown(body)`); templates mark only
-such stored `*_html` fields `|safe`. Bump RENDERER_VERSION when the output changes, so stored HTML can be
-re-rendered.
+Imported on the first render, not at start-up: a web worker that only reads pages never loads these libraries.
+Nothing but portal.content imports this module.
 """
 
 from __future__ import annotations
@@ -17,9 +16,6 @@ from markdown.extensions.codehilite import CodeHiliteExtension
 from markdown.extensions.fenced_code import FencedBlockPreprocessor, FencedCodeExtension
 from markdown.extensions.tables import TableExtension
 from pygments.token import STANDARD_TYPES
-
-RENDERER_VERSION = 2  # 2: code blocks highlighted by Pygments
-MAX_INPUT_CHARS = 100_000
 
 ALLOWED_TAGS = frozenset({
     "a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i",
@@ -107,7 +103,6 @@ def _markdown(text: str) -> str:
     )
 
 
-def render_markdown(text: str) -> str:
-    """Markdown (fenced code with highlighting, tables, lists, line breaks, bare URLs made links) as sanitised HTML."""
-    text = (text or "")[:MAX_INPUT_CHARS].replace("\x00", "")
+def cook(text: str) -> str:
+    """Markdown as sanitised HTML (the body of portal.content.render_markdown)."""
     return _cleaner.clean(_markdown(text)).strip()
