@@ -55,8 +55,8 @@ def time_tag(value: datetime | None, tz: str | None = None) -> Markup:
     return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), escape(format_datetime(value, tz)))
 
 
-def relative_time(value: datetime | None, now: datetime | None = None) -> str:
-    """`just now`, `5 min ago`, `3 h ago`, `2 d ago`; older than a month, the date."""
+def relative_time(value: datetime | None, now: datetime | None = None, tz: str | None = None) -> str:
+    """`just now`, `5 min ago`, `3 h ago`, `2 d ago`; older than a month, the date (in `tz` or the viewer's)."""
     if value is None:
         return ""
     seconds = ((now or datetime.now(UTC)) - value).total_seconds()
@@ -68,7 +68,7 @@ def relative_time(value: datetime | None, now: datetime | None = None) -> str:
         return f"{int(seconds // 3600)} h ago"
     if seconds < 30 * 86400:
         return f"{int(seconds // 86400)} d ago"
-    return format_date(value)
+    return format_date(value, tz)
 
 
 def ago_tag(value: datetime | None) -> Markup:

@@ -8,13 +8,11 @@ commit here; a broken rule comes back on the form with everything typed kept (42
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 
@@ -24,7 +22,7 @@ from portal.cache import anonymous_page
 from portal.content import render_markdown
 from portal.errors import RuleViolation
 from portal.extensions import db, login_manager
-from portal.forums import bp, queries
+from portal.forums import bp, queries, stream
 from portal.forums import services as forums
 from portal.forums.forms import AssignTopicForm, EditPostForm, MoveTopicForm, ReplyForm, TopicForm
 from portal.forums.models import Category, Post, PostRevision, Topic
@@ -160,6 +158,7 @@ def topic(slug: str, topic_id: int):
         abort(404)
     accepted = queries.accepted_post(topic, posts.items)
     liked = queries.liked_post_ids(current_user, [*posts.items, *([accepted] if accepted else [])])
+    cards, accepted_card = stream.post_cards(topic, posts.items, accepted, liked)
     # Only for those who may reply: a form puts a CSRF token in the session, which a cached page must not.
     reply_form = ReplyForm() if can_reply(current_user, topic, topic.category) else None
     highest_shown = max((p.number for p in posts.items), default=0)
@@ -167,10 +166,10 @@ def topic(slug: str, topic_id: int):
         # The last page shows all the viewer may see: what is numbered after it (whispers, for customers) must not
         # stay "unread" for ever.
         highest_shown = max(highest_shown, topic.highest_post_number)
-    page = _page_context(topic, [*posts.items, *([accepted] if accepted else [])], liked)
     html = render_template(
-        "forums/topic.html", topic=topic, category=topic.category, posts=posts, accepted=accepted, page=page,
-        last_read=last_read, reply_form=reply_form, first_unread=_first_unread(topic, last_read),
+        "forums/topic.html", topic=topic, category=topic.category, posts=posts, cards=cards,
+        accepted=accepted, accepted_card=accepted_card, last_read=last_read, reply_form=reply_form,
+        first_unread=_first_unread(topic, last_read),
     )
     if current_user.is_authenticated and highest_shown > last_read:
         # The read marker is the one write a GET makes. End the read transaction first: on SQLite a
@@ -180,55 +179,6 @@ def topic(slug: str, topic_id: int):
         if forums.advance_read_marker(user_id, topic_id, highest_shown):
             db.session.commit()
     return html
-
-
-@dataclass(frozen=True)
-class PostActions:
-    """What the viewer may do to one post, for its buttons (the routes check the same rules again)."""
-
-    like: bool = False
-    quote: bool = False
-    accept: bool = False
-    official: bool = False
-    edit: bool = False
-    delete: bool = False
-    restore: bool = False
-    revisions: bool = False
-
-
-def _page_context(topic: Topic, posts: list[Post], liked: set[int]) -> dict[str, Any]:
-    """What every post on a topic page shares, worked out once per page rather than once per post."""
-    viewer = current_user._get_current_object()
-    category = topic.category
-    replying = can_reply(viewer, topic, category)
-    accepting = can_accept_answer(viewer, topic, category)
-    official = can_mark_official(viewer)
-    restoring = can_restore_post(viewer)
-    signed_in = viewer.is_authenticated
-    actions = {}
-    for post in posts:
-        if not signed_in:
-            actions[post.id] = PostActions()
-            continue
-        editing = can_edit_post(viewer, post)
-        actions[post.id] = PostActions(
-            like=can_like_post(viewer, post),
-            quote=replying,
-            accept=accepting and post.number > 1 and not post.is_whisper,
-            official=official and not post.is_whisper and post.number > 1,
-            edit=editing,
-            delete=can_delete_post(viewer, post),
-            restore=restoring,
-            revisions=editing or post.user_id == viewer.id,
-        )
-    post_prefix = url_for("forums.post", post_id=0)[:-1]
-    return {
-        "actions": actions, "liked": liked, "post_prefix": post_prefix,
-        "user_prefix": url_for("accounts.profile", user_id=0)[:-1],
-        "token": generate_csrf() if signed_in else "",
-        "reply_url": url_for("forums.reply", topic_id=topic.id),
-        "unaccept_url": url_for("forums.unaccept", topic_id=topic.id),
-    }
 
 
 def _first_unread(topic: Topic, last_read: int) -> int | None:

@@ -1,0 +1,176 @@
+"""The topic page's posts as HTML, assembled from fragments made once per distinct input and kept.
+
+The topic page is the forum's busiest page for signed-in readers, and its cost was Jinja rendering the same
+post markup (author line, badges, a row of buttons with their forms) for every request. Here each post's markup
+comes from a Card: a tuple of exactly what that markup shows — the author's name and organisation, the badges,
+the relative time as worded now, the viewer's rights on the post and whether they liked it. The markup is a pure
+function of its Card, so it is rendered once per distinct Card and kept in a bounded per-process LRU: a second
+viewer with the same rights, or the same viewer a moment later, gets it without rendering.
+
+Nothing can be stale, because nothing is invalidated: any change to what a post shows (an edit, a like, a
+rename, a deletion, "5 min ago" becoming "6 min ago", another time zone, other rights) is a different Card.
+Two things never enter a Card: the stored body_html (large, and already HTML) and the viewer's CSRF token. The
+fragment carries marks where they go, both filled in per request; neither mark can come from user text, which
+is always escaped (no "<") where it appears in a fragment.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from flask import current_app, url_for
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+
+from portal.forums.models import Topic
+from portal.forums.queries import StreamPost
+from portal.permissions import (
+    can_accept_answer,
+    can_delete_post,
+    can_edit_post,
+    can_like_post,
+    can_mark_official,
+    can_reply,
+    can_restore_post,
+)
+from portal.templating import format_datetime, relative_time, viewer_timezone
+
+CARD_CACHE_SIZE = 2048  # fragments per process; about 3 KB each for a staff viewer's, so ~6 MB at most
+BODY_MARK = Markup("<!--post-body-->")
+TOKEN_MARK = Markup("<!--csrf-token-->")
+
+
+class Card(NamedTuple):
+    """Everything one post's markup shows, except its body and the CSRF token."""
+
+    post_id: int
+    number: int
+    author_id: int
+    author_name: str
+    author_is_staff: bool
+    author_org: str | None
+    is_whisper: bool
+    is_official: bool
+    deleted: bool
+    like_count: int
+    accepted: bool
+    pinned_copy: bool
+    created_at: datetime
+    ago: str  # as worded now: a minute later, another Card
+    edited_at: datetime | None
+    tz: str  # the viewer's, for the full dates in tooltips
+    # what the viewer may do (the routes check the same rules again)
+    like: bool
+    liked: bool
+    quote: bool
+    accept: bool
+    official: bool
+    edit: bool
+    delete: bool
+    restore: bool
+    revisions: bool
+    # constant per site or topic, but part of the markup
+    post_prefix: str
+    user_prefix: str
+    reply_url: str
+    unaccept_url: str
+    site_name: str
+
+
+class _Viewer(NamedTuple):
+    """What the viewer may do on this topic page, worked out once per page rather than once per post."""
+
+    user: Any
+    signed_in: bool
+    replying: bool
+    accepting: bool
+    official: bool
+    restoring: bool
+    tz: str
+    now: datetime
+
+
+def _viewer(topic: Topic) -> _Viewer:
+    from flask_login import current_user
+
+    user = current_user._get_current_object()
+    category = topic.category
+    return _Viewer(
+        user=user,
+        signed_in=user.is_authenticated,
+        replying=can_reply(user, topic, category),
+        accepting=can_accept_answer(user, topic, category),
+        official=can_mark_official(user),
+        restoring=can_restore_post(user),
+        tz=viewer_timezone(),
+        now=datetime.now(UTC),
+    )
+
+
+def _card(post: StreamPost, topic: Topic, viewer: _Viewer, liked: set[int], urls: tuple[str, ...],
+          pinned_copy: bool) -> Card:
+    user = viewer.user
+    deleted = post.deleted_at is not None
+    if viewer.signed_in:
+        editing = can_edit_post(user, post)
+        rights = (
+            can_like_post(user, post),
+            post.id in liked,
+            viewer.replying,
+            viewer.accepting and post.number > 1 and not post.is_whisper,
+            viewer.official and not post.is_whisper and post.number > 1,
+            editing,
+            can_delete_post(user, post),
+            viewer.restoring,
+            editing or post.user_id == user.id,
+        )
+    else:
+        rights = (False,) * 9
+    return Card(
+        post.id, post.number, post.user_id, post.author_name, post.author_is_staff, post.author_org,
+        post.is_whisper, post.is_official, deleted, post.like_count, topic.accepted_post_id == post.id, pinned_copy,
+        post.created_at, relative_time(post.created_at, viewer.now, viewer.tz), post.edited_at, viewer.tz,
+        *rights, *urls,
+    )
+
+
+def _render(card: Card) -> tuple[str, str | None]:
+    """The markup before and after the body (None after: the body is not shown), still with the token mark."""
+    macro = current_app.jinja_env.get_template("forums/_post_card.html").module.card
+    html = str(macro(card, format_datetime(card.created_at, card.tz),
+                     format_datetime(card.edited_at, card.tz) if card.edited_at else "", BODY_MARK, TOKEN_MARK))
+    before, mark, after = html.rpartition(BODY_MARK)  # the last mark is ours: user text has no "<"
+    return (before, after) if mark else (html, None)
+
+
+_render_kept = functools.lru_cache(maxsize=CARD_CACHE_SIZE)(_render)
+
+
+def post_cards(topic: Topic, posts: list[StreamPost], accepted: StreamPost | None,
+               liked: set[int]) -> tuple[list[tuple[StreamPost, Markup]], Markup | None]:
+    """The HTML of each post on the page, and of the accepted answer's copy shown under the question."""
+    viewer = _viewer(topic)
+    token = generate_csrf() if viewer.signed_in else ""
+    urls = (
+        url_for("forums.post", post_id=0)[:-1],
+        url_for("accounts.profile", user_id=0)[:-1],
+        url_for("forums.reply", topic_id=topic.id),
+        url_for("forums.unaccept", topic_id=topic.id),
+        current_app.config["SITE_NAME"],
+    )
+
+    # With template auto-reload (development), render afresh so an edited template shows at once.
+    fragments = _render if current_app.jinja_env.auto_reload else _render_kept
+
+    def html(post: StreamPost, pinned_copy: bool = False) -> Markup:
+        before, after = fragments(_card(post, topic, viewer, liked, urls, pinned_copy))
+        # Escaped template output around the stored, sanitised body_html.
+        if after is None:
+            return Markup(before.replace(TOKEN_MARK, token))  # noqa: S704
+        return Markup(before + post.body_html + after.replace(TOKEN_MARK, token))  # noqa: S704
+
+    cards = [(post, html(post)) for post in posts]
+    pinned = html(accepted, pinned_copy=True) if accepted is not None else None
+    return cards, pinned

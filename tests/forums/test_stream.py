@@ -1,0 +1,147 @@
+"""The topic page's kept post fragments (portal/forums/stream.py): whatever changes what a post shows gives the
+next reader new markup, each viewer gets their own rights and CSRF token, and the marks never reach a page."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from portal.db import utcnow
+from portal.extensions import db
+from portal.forums import services as forums
+from portal.forums import stream
+from portal.forums.models import CategoryKind, Post
+from portal.permissions import Role
+from tests.factories import login, make_category, make_post, make_topic, make_user, reload
+from tests.forums.pages import raw, text, topic_path
+
+
+@pytest.fixture(autouse=True)
+def _fragments_are_kept(app):
+    """These tests are about the kept fragments: make sure they are on, and start from none."""
+    assert not app.jinja_env.auto_reload
+    stream._render_kept.cache_clear()
+
+
+def article(response, number: int) -> str:
+    match = re.search(rf'<article [^>]*id="post-{number}".*?</article>', raw(response), re.S)
+    assert match, f"no post #{number}"
+    return match.group(0)
+
+
+def tokens(response) -> set[str]:
+    return set(re.findall(r'name="csrf_token" value="([^"]*)"', raw(response)))
+
+
+def test_a_second_reader_gets_the_kept_fragment_and_the_same_markup(app, client):
+    topic = make_topic(title="Kept fragments for readers")
+    make_post(topic, body="A reply worth reading twice.")
+    first = client.get(topic_path(topic))
+    hits = stream._render_kept.cache_info().hits
+    second = app.test_client().get(topic_path(topic))
+    assert stream._render_kept.cache_info().hits >= hits + 2  # both posts, without rendering
+    assert article(first, 2) == article(second, 2)
+
+
+def test_likes_edits_renames_and_deletes_show_at_once(client):
+    author, reader, liker = make_user(display_name="Original Name"), make_user(), make_user()
+    topic = make_topic(title="Things that change a post")
+    reply = make_post(topic, author, body="The first wording.")
+    login(client, reader)
+    assert "The first wording." in text(client.get(topic_path(topic)))
+
+    forums.toggle_like(liker, reload(reply))
+    db.session.commit()
+    assert "1 like" in article(client.get(topic_path(topic)), 2)
+
+    forums.edit_post(author, reload(reply), "The second wording.")
+    db.session.commit()
+    page = client.get(topic_path(topic))
+    assert "The second wording." in text(page) and "The first wording." not in text(page)
+    assert ">edited<" in article(page, 2)
+
+    db.session.execute(sa.update(type(author)).where(type(author).id == author.id).values(display_name="New Name"))
+    db.session.commit()
+    assert "New Name" in article(client.get(topic_path(topic)), 2)
+
+    forums.delete_post(author, reload(reply))
+    db.session.commit()
+    page = article(client.get(topic_path(topic)), 2)
+    assert "Post deleted." in page and "The second wording." not in page
+
+
+def test_relative_times_move_on(client):
+    topic = make_topic(title="Time passes for posts")
+    reply = make_post(topic, body="Written a while ago.")
+    assert "just now" in article(client.get(topic_path(topic)), 2)
+    db.session.execute(sa.update(Post).where(Post.id == reply.id).values(created_at=utcnow() - timedelta(hours=3)))
+    db.session.commit()
+    assert "3 h ago" in article(client.get(topic_path(topic)), 2)
+
+
+def test_each_viewer_gets_their_own_rights_whoever_came_first(app):
+    asker = make_user()
+    questions = make_category(kind=CategoryKind.QUESTIONS)
+    topic = make_topic(questions, asker, title="Who sees which buttons")
+    make_post(topic, make_user(), body="An answer to accept.")
+    staff, customer, anonymous = app.test_client(), app.test_client(), app.test_client()
+    login(staff, make_user(role=Role.STAFF))
+    login(customer, make_user())
+
+    staff_view = article(staff.get(topic_path(topic)), 2)
+    assert "Mark official" in staff_view and "Accept as answer" in staff_view and ">Edit<" in staff_view
+
+    customer_view = article(customer.get(topic_path(topic)), 2)
+    assert "Mark official" not in customer_view and "Accept as answer" not in customer_view
+    assert ">Edit<" not in customer_view and "Like" in customer_view
+
+    anonymous_view = article(anonymous.get(topic_path(topic)), 2)
+    assert "<form" not in anonymous_view and "csrf_token" not in anonymous_view
+
+    asker_client = app.test_client()
+    login(asker_client, asker)
+    assert "Accept as answer" in article(asker_client.get(topic_path(topic)), 2)
+
+
+def test_each_page_carries_the_viewers_own_token_and_no_mark(app):
+    topic = make_topic(title="Tokens and marks in pages")
+    make_post(topic, body="Something to like.")
+    first, second = app.test_client(), app.test_client()
+    login(first, make_user(role=Role.STAFF))
+    login(second, make_user(role=Role.STAFF))
+    page_one, page_two = first.get(topic_path(topic)), second.get(topic_path(topic))
+    for page in (page_one, page_two):
+        assert str(stream.BODY_MARK) not in raw(page) and str(stream.TOKEN_MARK) not in raw(page)
+        assert len(tokens(page)) == 1 and "" not in tokens(page)  # one token, filled in everywhere
+    # The like form works with the token on one's own page, and not with another person's.
+    (token,) = tokens(page_one)
+    (other,) = tokens(page_two)
+    like_path = re.search(r'action="(/p/\d+/like)"', article(page_one, 2)).group(1)
+    assert first.post(like_path, data={"csrf_token": other}).status_code == 400
+    assert first.post(like_path, data={"csrf_token": token}).status_code == 302
+
+
+def test_a_deleted_post_shown_to_staff_keeps_its_body_and_no_mark(app):
+    topic = make_topic(title="Deleted posts for staff")
+    reply = make_post(topic, body="Said and then deleted.")
+    forums.delete_post(reply.user, reload(reply))
+    db.session.commit()
+    staff = app.test_client()
+    login(staff, make_user(role=Role.STAFF))
+    page = staff.get(topic_path(topic))
+    shown = article(page, 2)
+    assert "Show what it said" in shown and "Said and then deleted." in shown and "Restore" in shown
+    assert str(stream.BODY_MARK) not in raw(page) and str(stream.TOKEN_MARK) not in raw(page)
+
+
+def test_user_text_that_looks_like_a_mark_stays_text(client):
+    mark = str(stream.BODY_MARK)
+    author = make_user(display_name=f"Eve {mark}")
+    topic = make_topic(title="Marks in names and bodies")
+    make_post(topic, author, body=f"A body that mentions {mark} as text.")
+    shown = article(client.get(topic_path(topic)), 2)
+    assert shown.count("A body that mentions") == 1
+    assert "Eve &lt;!--post-body--&gt;" in shown
