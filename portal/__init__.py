@@ -66,11 +66,14 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
-    from portal import accounts, forums, main, notifications, staff
+    from portal import accounts, forums, main, moderation, notifications, staff
     from portal.benchdata import bench_data_command
     from portal.forums import admin as forum_admin  # noqa: F401  (registers the forum routes on forums.bp)
     from portal.forums import feeds as forum_feeds  # noqa: F401
-    from portal.forums import search_views  # noqa: F401
+    from portal.forums import (
+        restructure_views,  # noqa: F401
+        search_views,  # noqa: F401
+    )
     from portal.forums import views as forum_views  # noqa: F401
     from portal.forums.cli import rebake_command
     from portal.notifications.services import install_session_hooks, take_committed_ids
@@ -81,6 +84,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     app.register_blueprint(notifications.bp)
     app.register_blueprint(forums.bp)
     app.register_blueprint(staff.bp)
+    app.register_blueprint(moderation.bp)
     app.cli.add_command(bench_data_command)
     app.cli.add_command(rebake_command)
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 log = logging.getLogger(__name__)
 
 # Writes to these never change what a signed-out visitor sees.
-PRIVATE_TABLES = frozenset({"topic_reads", "outbox_emails", "account_tokens", "alembic_version"})
+PRIVATE_TABLES = frozenset({"topic_reads", "outbox_emails", "account_tokens", "audit_entries", "alembic_version"})
 # Statements may say so themselves: .execution_options(private_write=True) (e.g. presence updates).
 PRIVATE_WRITE = "private_write"
 _CHANGED = "portal_public_change"

@@ -64,8 +64,15 @@ def can_change_role(actor: Any, target: Any) -> bool:
 
 
 def can_suspend_user(actor: Any, target: Any) -> bool:
-    """Admins suspend anyone but themselves."""
-    return is_admin(actor) and actor.id != target.id
+    """Admins suspend anyone but themselves; staff suspend customers (never other staff or admins)."""
+    if is_admin(actor):
+        return actor.id != target.id
+    return is_staff(actor) and not is_staff(target)
+
+
+def can_moderate_user(actor: Any, target: Any) -> bool:
+    """See a person's moderation page (posts, suspension, history): staff, for anyone but themselves."""
+    return is_staff(actor) and actor.id != target.id
 
 
 def can_manage_organizations(user: Any) -> bool:
@@ -211,6 +218,11 @@ def can_manage_categories(user: Any) -> bool:
 
 def can_see_staff_queue(user: Any) -> bool:
     """The response queue of customer topics waiting for a first staff reply: staff and admins."""
+    return is_staff(user)
+
+
+def can_see_audit_log(user: Any) -> bool:
+    """The log of moderation and admin actions: staff and admins (it names people and what was done to them)."""
     return is_staff(user)
 
 

@@ -44,7 +44,7 @@ from portal.extensions import db
 from portal.forums.models import Category, Post, Topic, TopicContext
 from portal.forums.services.categories import visible_category_ids
 from portal.pagination import Page
-from portal.permissions import can_see_whispers
+from portal.permissions import can_see_whispers, is_staff
 
 MAX_QUERY = 200
 MAX_TERMS = 16
@@ -258,6 +258,8 @@ def search_posts(
     )
     if not can_see_whispers(viewer):
         matching = matching.where(Post.is_whisper.is_(False))
+    if not is_staff(viewer):
+        matching = matching.where(Topic.is_unlisted.is_(False))
     if category_id is not None:
         family = sa.select(Category.id).where(sa.or_(Category.id == category_id, Category.parent_id == category_id))
         matching = matching.where(Topic.category_id.in_(family))

@@ -24,7 +24,7 @@ def viewer_timezone() -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _zone(name: str) -> zoneinfo.ZoneInfo:
+def zone_info(name: str) -> zoneinfo.ZoneInfo:
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -36,7 +36,7 @@ def format_datetime(value: datetime | None, tz: str | None = None, with_zone: bo
     if value is None:
         return ""
     zone_name = tz or viewer_timezone()
-    local = value.astimezone(_zone(zone_name))
+    local = value.astimezone(zone_info(zone_name))
     text = f"{local.day} {local:%b %Y, %H:%M}"
     return f"{text} ({zone_name})" if with_zone else text
 
@@ -44,7 +44,7 @@ def format_datetime(value: datetime | None, tz: str | None = None, with_zone: bo
 def format_date(value: datetime | None, tz: str | None = None) -> str:
     if value is None:
         return ""
-    local = value.astimezone(_zone(tz or viewer_timezone()))
+    local = value.astimezone(zone_info(tz or viewer_timezone()))
     return f"{local.day} {local:%B %Y}"
 
 

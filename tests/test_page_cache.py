@@ -65,19 +65,19 @@ def _official(t):
 
 
 def _pin(t):
-    forums.set_pinned(t["topic"], True)
+    forums.set_pinned(make_user(role=Role.STAFF), t["topic"], True)
 
 
 def _lock(t):
-    forums.set_locked(t["topic"], True)
+    forums.set_locked(make_user(role=Role.STAFF), t["topic"], True)
 
 
 def _retitle(t):
-    forums.retitle_topic(t["topic"], "Marker: a better title")
+    forums.retitle_topic(make_user(role=Role.STAFF), t["topic"], "Marker: a better title")
 
 
 def _move(t):
-    forums.move_topic(t["topic"], make_category(name="Marker category"))
+    forums.move_topic(make_user(role=Role.STAFF), t["topic"], make_category(name="Marker category"))
 
 
 def _new_topic(t):

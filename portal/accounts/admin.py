@@ -109,7 +109,7 @@ def admin_set_organization(user_id: int):
         if organization is None:
             form.organization.errors = ["Choose an organisation from the list."]
             return _user_page(user, org_form=form, status=422)
-    accounts.set_organization(user, organization)
+    accounts.set_organization(current_user, user, organization)
     db.session.commit()
     flash(f"{user.display_name} is now in {organization.name if organization else 'no organisation'}.", "success")
     return redirect(url_for("accounts.admin_user", user_id=user.id))
@@ -144,7 +144,7 @@ def admin_unsuspend(user_id: int):
     if not SubmitForm().validate_on_submit():
         return _user_page(user, status=400)
     try:
-        accounts.unsuspend_user(user)
+        accounts.unsuspend_user(current_user, user)
     except RuleViolation as violation:
         db.session.rollback()
         flash(violation.message, "warning")
@@ -169,7 +169,8 @@ def _save_organization(org: Organization | None):
     if form.validate_on_submit():
         try:
             saved = accounts.save_organization(
-                org, name=form.name.data, email_domain=form.email_domain.data, tier=Tier(form.tier.data),
+                org, actor=current_user, name=form.name.data, email_domain=form.email_domain.data,
+                tier=Tier(form.tier.data),
                 annual_value=form.annual_value.data, is_vendor=form.is_vendor.data,
             )
             joined = accounts.join_verified_users_to(saved)

@@ -21,6 +21,7 @@ from portal.accounts.models import SUSPENDED_INDEFINITELY, AccountToken, Organiz
 from portal.db import utcnow
 from portal.errors import RuleViolation
 from portal.extensions import db
+from portal.moderation.services import record_action
 from portal.notifications.services import send_email
 from portal.permissions import Role
 from portal.templating import absolute_url
@@ -434,15 +435,23 @@ def set_role(actor: User, user: User, role: Role) -> None:
     """Give a user another role; an admin cannot change their own."""
     if actor.id == user.id:
         raise RuleViolation("You can't change your own role. Ask another admin.", field="role")
+    before = user.role
     user.role = role
     db.session.flush()
+    if before != role:
+        record_action(actor, "user.role", user, before={"role": str(before)}, after={"role": str(role)})
 
 
-def set_organization(user: User, organization: Organization | None) -> None:
+def set_organization(actor: User, user: User, organization: Organization | None) -> None:
     """Put a user in an organisation (or none) by hand."""
+    before = user.organization.name if user.organization is not None else None
     user.organization_id = organization.id if organization else None
     user.organization = organization
     db.session.flush()
+    after = organization.name if organization is not None else None
+    if before != after:
+        record_action(actor, "user.organization", user, before={"organization": before},
+                      after={"organization": after})
 
 
 def suspend_user(actor: User, user: User, reason: str, days: int | None) -> None:
@@ -458,19 +467,29 @@ def suspend_user(actor: User, user: User, reason: str, days: int | None) -> None
     user.suspended_reason = reason[:500]
     user.session_stamp = new_session_stamp()  # end their current sessions now
     db.session.flush()
+    until = None if days is None else user.suspended_until.isoformat()
+    record_action(actor, "user.suspend", user, reason=user.suspended_reason, after={"until": until, "days": days})
 
 
-def unsuspend_user(user: User) -> None:
+def unsuspend_user(actor: User, user: User) -> None:
     """Lift a suspension at once."""
     if not user.is_suspended:
         raise RuleViolation("This user isn't suspended.")
+    before = {"until": user.suspended_until.isoformat(), "reason": user.suspended_reason}
     user.suspended_until = None
     user.suspended_reason = ""
     db.session.flush()
+    record_action(actor, "user.unsuspend", user, before=before)
+
+
+def _organization_snapshot(org: Organization) -> dict:
+    return {"name": org.name, "email_domain": org.email_domain, "tier": str(org.tier),
+            "annual_value": org.annual_value, "is_vendor": org.is_vendor}
 
 
 def save_organization(
-    org: Organization | None, *, name: str, email_domain: str | None, tier: Tier, annual_value: int, is_vendor: bool
+    org: Organization | None, *, actor: User | None, name: str, email_domain: str | None, tier: Tier,
+    annual_value: int, is_vendor: bool,
 ) -> Organization:
     """Create (org=None) or update an organisation; names and domains are unique."""
     name = (name or "").strip()
@@ -486,11 +505,19 @@ def save_organization(
         same_domain = db.session.scalar(sa.select(Organization).where(Organization.email_domain == domain))
         if same_domain is not None and same_domain is not org:
             raise RuleViolation(f"{same_domain.name} already owns the domain {domain}.", field="email_domain")
+    before = _organization_snapshot(org) if org is not None else None
     if org is None:
         org = Organization()
         db.session.add(org)
     org.name, org.email_domain, org.tier, org.annual_value, org.is_vendor = name, domain, tier, annual_value, is_vendor
     db.session.flush()
+    after = _organization_snapshot(org)
+    if before is None:
+        record_action(actor, "organization.create", org, after=after)
+    elif before != after:
+        changed = [key for key in after if before[key] != after[key]]
+        record_action(actor, "organization.update", org, before={k: before[k] for k in changed},
+                      after={k: after[k] for k in changed})
     return org
 
 

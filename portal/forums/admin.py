@@ -74,7 +74,8 @@ def _save_category(category: Category | None):
         if not form.parent.errors:
             try:
                 saved = forums.save_category(
-                    category, name=form.name.data, slug=form.slug.data or "", description=form.description.data or "",
+                    category, actor=current_user, name=form.name.data, slug=form.slug.data or "",
+                    description=form.description.data or "",
                     kind=form.kind.data, parent=parent, position=form.position.data or 0,
                     audience=form.audience.data, can_start=form.can_start.data, can_reply=form.can_reply.data,
                     organization_ids=form.organization_ids.data or (),
@@ -115,7 +116,7 @@ def admin_move_category(category_id: int):
     if not form.validate_on_submit():
         abort(400)  # only the list's own buttons post here, and they always send a direction
     try:
-        forums.move_category(category, form.direction.data)
+        forums.move_category(current_user, category, form.direction.data)
     except RuleViolation as violation:
         db.session.rollback()
         flash(violation.message, "warning")

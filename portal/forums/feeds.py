@@ -46,6 +46,7 @@ def feed_topics(category_ids: sa.Select) -> Sequence[tuple[Topic, Post]]:
         .where(
             Topic.context == TopicContext.FORUM,
             Topic.deleted_at.is_(None),
+            Topic.is_unlisted.is_(False),
             Topic.category_id.in_(category_ids),
         )
         .options(joinedload(Topic.user), joinedload(Topic.category))

@@ -98,3 +98,19 @@ class MoveTopicForm(FlaskForm):
 
 class AssignTopicForm(FlaskForm):
     assignee = SelectField("Assign to", validate_choice=False)
+
+
+class MergeTopicForm(FlaskForm):
+    target = StringField("Merge into", description="Paste the other topic's address (or its number). Its posts and "
+                         "these are put together in time order; this topic's address then leads there.",
+                         validators=[Length(max=500)])
+    reason = StringField("Reason (for the audit log)",
+                         validators=[Length(max=500, message="Use at most 500 characters.")])
+
+
+class SplitTopicForm(FlaskForm):
+    posts = SelectMultipleField("Posts to move", coerce=int, validate_choice=False)
+    title = StringField("Title of the new topic", validators=[Length(max=150, message="Use at most 150 characters.")])
+    category = SelectField("In category", validate_choice=False)
+    reason = StringField("Reason (for the audit log)",
+                         validators=[Length(max=500, message="Use at most 500 characters.")])

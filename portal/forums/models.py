@@ -133,8 +133,15 @@ class Topic(db.Model):
     )
     is_pinned: Mapped[bool] = mapped_column(default=False)
     is_locked: Mapped[bool] = mapped_column(default=False)
+    # Unlisted: left out of topic lists, search, feeds and "latest topic" for everyone but staff; the topic
+    # itself still opens for those who may see it (Discourse's "unlist").
+    is_unlisted: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when staff merged this topic into another: it is deleted, and its address redirects there. No foreign
+    # key: adding one to an existing table makes SQLite rebuild it (losing the search triggers), and topics are
+    # never removed, only soft-deleted, so the pointer cannot dangle.
+    merged_into_id: Mapped[int | None]
 
     category: Mapped[Category | None] = relationship(foreign_keys=[category_id])
     user: Mapped[User] = relationship(foreign_keys=[user_id])

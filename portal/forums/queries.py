@@ -153,6 +153,8 @@ def topic_list(
         query = query.where(Topic.category_id.in_(ids) if len(ids) > 1 else Topic.category_id == category.id)
     else:
         query = query.where(Topic.category_id.in_(visible_category_ids(viewer)))
+    if not is_staff(viewer):
+        query = query.where(Topic.is_unlisted.is_(False))
     query = _apply_filter(query, viewer, topic_filter)
     total = db.session.scalar(query.with_only_columns(sa.func.count(Topic.id)).order_by(None)) or 0
     order = [Topic.is_pinned.desc()] if category is not None else []

@@ -33,13 +33,15 @@ def seed_categories() -> int:
     for position, (name, slug, kind, audience, can_start, description) in enumerate(DEMO_CATEGORIES):
         if slug in existing:
             continue
-        forums.save_category(None, name=name, slug=slug, description=description, kind=kind, position=position,
+        forums.save_category(None, actor=None, name=name,
+                             slug=slug, description=description, kind=kind, position=position,
                              audience=audience, can_start=can_start)
         added += 1
     name, slug, org_name, description = PRIVATE_CATEGORY
     org_id = db.session.scalar(sa.select(Organization.id).where(Organization.name == org_name))
     if slug not in existing and org_id is not None:
-        forums.save_category(None, name=name, slug=slug, description=description, kind=CategoryKind.QUESTIONS,
+        forums.save_category(None, actor=None, name=name,
+                             slug=slug, description=description, kind=CategoryKind.QUESTIONS,
                              position=len(DEMO_CATEGORIES), audience=Audience.ORGANIZATIONS,
                              organization_ids=[org_id])
         added += 1

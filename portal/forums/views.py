@@ -24,7 +24,15 @@ from portal.errors import RuleViolation
 from portal.extensions import db, login_manager
 from portal.forums import bp, queries, stream
 from portal.forums import services as forums
-from portal.forums.forms import AssignTopicForm, EditPostForm, MoveTopicForm, ReplyForm, TopicForm
+from portal.forums.forms import (
+    AssignTopicForm,
+    EditPostForm,
+    MergeTopicForm,
+    MoveTopicForm,
+    ReplyForm,
+    SplitTopicForm,
+    TopicForm,
+)
 from portal.forums.models import Category, Post, PostRevision, Topic
 from portal.permissions import (
     can_accept_answer,
@@ -65,8 +73,8 @@ def _category_or_404(slug: str) -> Category:
     return category
 
 
-def _topic_or_404(topic_id: int) -> tuple[Topic, int]:
-    topic, last_read = queries.load_topic(topic_id, current_user)
+def _topic_or_404(topic_id: int, loaded: tuple[Topic | None, int] | None = None) -> tuple[Topic, int]:
+    topic, last_read = loaded or queries.load_topic(topic_id, current_user)
     if topic is None:
         abort(404)
     if not can_see_topic(current_user, topic):
@@ -147,7 +155,11 @@ def category(slug: str):
 @bp.route("/t/<slug>/<int:topic_id>")
 @anonymous_page
 def topic(slug: str, topic_id: int):
-    topic, last_read = _topic_or_404(topic_id)
+    loaded = queries.load_topic(topic_id, current_user)
+    if loaded[0] is not None and loaded[0].merged_into_id is not None:
+        # A topic staff merged into another: its address (and old links to it) lead there.
+        return redirect(url_for("forums.topic", slug="-", topic_id=loaded[0].merged_into_id), 301)
+    topic, last_read = _topic_or_404(topic_id, loaded)
     if slug != topic.slug:
         # Only the page carries over: other arguments could clash with url_for's (slug, topic_id, _anchor…).
         return redirect(url_for("forums.topic", slug=topic.slug, topic_id=topic.id, page=request.args.get("page")),
@@ -354,7 +366,7 @@ def edit_post(post_id: int):
         preview = _preview(form)
         if preview is None:
             try:
-                changed = first and forums.retitle_topic(topic, form.title.data or "")
+                changed = first and forums.retitle_topic(current_user, topic, form.title.data or "")
                 try:
                     forums.edit_post(current_user, post, form.body.data or "")
                 except RuleViolation as violation:
@@ -502,9 +514,21 @@ def _to_topic(topic: Topic):
 def pin(topic_id: int):
     topic = _staff_topic(topic_id)
     pinned = request.form.get("pinned") == "1"
-    forums.set_pinned(topic, pinned)
+    forums.set_pinned(current_user, topic, pinned)
     db.session.commit()
     flash("Pinned: the topic leads its category's list." if pinned else "Unpinned.", "success")
+    return _to_topic(topic)
+
+
+@bp.route("/t/<int:topic_id>/unlist", methods=["POST"])
+@login_required
+def unlist(topic_id: int):
+    topic = _staff_topic(topic_id)
+    unlisted = request.form.get("unlisted") == "1"
+    forums.set_unlisted(current_user, topic, unlisted)
+    db.session.commit()
+    flash("Unlisted: only staff find it in lists, search and feeds; its address still works for everyone who may "
+          "see it." if unlisted else "Listed again: the topic is back in lists, search and feeds.", "success")
     return _to_topic(topic)
 
 
@@ -513,7 +537,7 @@ def pin(topic_id: int):
 def lock(topic_id: int):
     topic = _staff_topic(topic_id)
     locked = request.form.get("locked") == "1"
-    forums.set_locked(topic, locked)
+    forums.set_locked(current_user, topic, locked)
     db.session.commit()
     flash("Locked: only staff can reply now." if locked else "Unlocked: everyone can reply again.", "success")
     return _to_topic(topic)
@@ -529,7 +553,7 @@ def move(topic_id: int):
         flash("Choose a category to move the topic to.", "danger")
         return _to_topic(topic)
     try:
-        forums.move_topic(topic, target)
+        forums.move_topic(current_user, topic, target)
     except RuleViolation as violation:
         db.session.rollback()
         flash(violation.message, "danger")
@@ -552,7 +576,7 @@ def assign(topic_id: int):
             flash("Choose a staff member from the list.", "danger")
             return _to_topic(topic)
     try:
-        forums.assign_topic(topic, assignee)
+        forums.assign_topic(current_user, topic, assignee)
     except RuleViolation as violation:
         db.session.rollback()
         flash(violation.message, "danger")
@@ -565,18 +589,41 @@ def assign(topic_id: int):
 @bp.route("/t/<int:topic_id>/tools")
 @login_required
 def topic_tools(topic_id: int):
-    """Staff: move the topic or assign it to someone (pin, lock and "assign to me" sit on the topic page)."""
-    topic = _staff_topic(topic_id)
+    """Staff: move, assign, merge or split the topic (pin, lock and "assign to me" sit on the topic page)."""
+    return render_topic_tools(_staff_topic(topic_id))
+
+
+SPLIT_LIST_LIMIT = 500  # posts offered for splitting; a longer topic is split from its first 500
+
+
+def render_topic_tools(topic: Topic, merge_form: MergeTopicForm | None = None,
+                       split_form: SplitTopicForm | None = None, status: int = 200):
     move_form = MoveTopicForm()
     categories = queries.postable_categories(current_user)
-    move_form.category.choices = options([(c.slug, _category_label(c)) for c in categories])
+    category_choices = options([(c.slug, _category_label(c)) for c in categories])
+    move_form.category.choices = category_choices
     move_form.category.data = topic.category.slug if topic.category else None
     assign_form = AssignTopicForm()
     assign_form.assignee.choices = options(
         [("", "No one")] + [(str(u.id), u.display_name) for u in queries.staff_members()]
     )
     assign_form.assignee.data = str(topic.assignee_id or "")
-    return render_template("forums/topic_tools.html", topic=topic, move_form=move_form, assign_form=assign_form)
+    merge_form = merge_form or MergeTopicForm(formdata=None)
+    if split_form is None:
+        split_form = SplitTopicForm(formdata=None)
+        split_form.category.data = topic.category.slug if topic.category else None
+    split_form.category.choices = category_choices
+    posts = db.session.execute(
+        sa.select(Post.id, Post.number, Post.body, Post.is_whisper, Post.deleted_at, User.display_name)
+        .join(User, User.id == Post.user_id)
+        .where(Post.topic_id == topic.id, Post.number > 1)
+        .order_by(Post.number)
+        .limit(SPLIT_LIST_LIMIT)
+    ).all()
+    return render_template(
+        "forums/topic_tools.html", topic=topic, move_form=move_form, assign_form=assign_form, merge_form=merge_form,
+        split_form=split_form, posts=posts, chosen=set(split_form.posts.data or []),
+    ), status
 
 
 @bp.app_template_filter("excerpt")

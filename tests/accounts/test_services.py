@@ -207,7 +207,8 @@ def test_new_organisation_with_a_domain_takes_in_existing_verified_users(app):
     unverified = make_user(email="b@initech.example", verified=False)
     elsewhere = make_user(email="c@other.example")
     org = accounts.save_organization(
-        None, name="Initech", email_domain="@Initech.example", tier="standard", annual_value=10, is_vendor=False
+        None, actor=None, name="Initech", email_domain="@Initech.example", tier="standard", annual_value=10,
+        is_vendor=False,
     )
     assert org.email_domain == "initech.example"
     assert accounts.join_verified_users_to(org) == 1
@@ -220,19 +221,19 @@ def test_new_organisation_with_a_domain_takes_in_existing_verified_users(app):
 def test_organisation_names_and_domains_are_unique(app):
     make_organization(name="Globex", email_domain="globex.example")
     with pytest.raises(RuleViolation) as info:
-        accounts.save_organization(None, name="globex", email_domain=None, tier="standard", annual_value=0,
+        accounts.save_organization(None, actor=None, name="globex", email_domain=None, tier="standard", annual_value=0,
                                    is_vendor=False)
     assert info.value.field == "name"
     with pytest.raises(RuleViolation) as info:
-        accounts.save_organization(None, name="Other", email_domain="GLOBEX.example", tier="standard",
+        accounts.save_organization(None, actor=None, name="Other", email_domain="GLOBEX.example", tier="standard",
                                    annual_value=0, is_vendor=False)
     assert info.value.field == "email_domain"
     with pytest.raises(RuleViolation) as info:
-        accounts.save_organization(None, name="Other", email_domain="not a domain", tier="standard",
+        accounts.save_organization(None, actor=None, name="Other", email_domain="not a domain", tier="standard",
                                    annual_value=0, is_vendor=False)
     assert info.value.field == "email_domain"
     with pytest.raises(RuleViolation) as info:
-        accounts.save_organization(None, name="Other", email_domain=None, tier="standard", annual_value=-1,
+        accounts.save_organization(None, actor=None, name="Other", email_domain=None, tier="standard", annual_value=-1,
                                    is_vendor=False)
     assert info.value.field == "annual_value"
 
@@ -445,11 +446,11 @@ def test_suspension_rules(app):
     assert user.is_suspended and not user.suspended_indefinitely
     assert timedelta(days=6, hours=23) < user.suspended_until - utcnow() <= timedelta(days=7)
     assert user.session_stamp != stamp
-    accounts.unsuspend_user(user)
+    accounts.unsuspend_user(None, user)
     db.session.commit()
     assert not reload(user).is_suspended
     with pytest.raises(RuleViolation):
-        accounts.unsuspend_user(reload(user))
+        accounts.unsuspend_user(None, reload(user))
     accounts.suspend_user(admin, user, "Abuse", None)
     db.session.commit()
     assert reload(user).suspended_indefinitely

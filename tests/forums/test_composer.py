@@ -213,7 +213,7 @@ def test_staff_may_quote_a_whisper(client):
 
 def test_a_locked_topic_refuses_customers_replies_with_a_message(client, customer):
     topic = make_topic(make_category())
-    forums.set_locked(reload(topic), True)
+    forums.set_locked(make_user(role=Role.STAFF), reload(topic), True)
     db.session.commit()
     response = client.get(f"/t/{topic.id}/reply")
     assert response.status_code == 302 and response.headers["Location"] == f"/t/{topic.slug}/{topic.id}"
@@ -227,7 +227,7 @@ def test_a_locked_topic_refuses_customers_replies_with_a_message(client, custome
 def test_staff_can_reply_in_a_locked_topic(client):
     login(client, make_user(role=Role.STAFF))
     topic = make_topic(make_category())
-    forums.set_locked(reload(topic), True)
+    forums.set_locked(make_user(role=Role.STAFF), reload(topic), True)
     db.session.commit()
     assert "as staff you can still reply" in text(client.get(f"/t/{topic.slug}/{topic.id}"))
     assert reply(client, topic).status_code == 302

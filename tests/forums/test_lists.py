@@ -116,7 +116,7 @@ def test_category_puts_pinned_first_then_last_activity_but_latest_does_not_pin(c
     active_minutes_ago(old_pinned, 300)
     active_minutes_ago(middle, 20)
     active_minutes_ago(fresh, 1)
-    forums.set_pinned(reload(old_pinned), True)
+    forums.set_pinned(make_user(role=Role.STAFF), reload(old_pinned), True)
     db.session.commit()
 
     assert titles_in_order(client.get(f"/c/{category.slug}")) == [
@@ -159,7 +159,7 @@ def filtered(client):
     mine = make_topic(category, viewer, title="My own open question")
     make_post(mine, staff)
     assigned = make_topic(category, other, title="Assigned to the staff")
-    forums.assign_topic(reload(assigned), staff)
+    forums.assign_topic(make_user(role=Role.STAFF), reload(assigned), staff)
     db.session.commit()
     for minutes, topic in enumerate([assigned, mine, solved, customer_only, unanswered]):
         active_minutes_ago(topic, minutes + 1)

@@ -219,7 +219,7 @@ def test_filters_category_with_subcategories_author_solved_and_staff_answer(app,
 def test_a_moved_topic_follows_the_category_filter(app, reader):
     old, new = make_category(), make_category()
     topic = make_topic(old, title="Topic that will move", body="Relocation notes.")
-    forums.move_topic(topic, new)
+    forums.move_topic(make_user(role=Role.STAFF), topic, new)
     db.session.commit()
     assert search_posts(reader, "relocation", category_id=old.id).total == 0
     assert ids(search_posts(reader, "relocation", category_id=new.id)) == [first_post(topic).id]
@@ -275,7 +275,7 @@ def test_edits_and_retitles_are_reindexed(app, reader):
     topic = make_topic(title="Original title words", body="Original body about otters.")
     post = first_post(topic)
     forums.edit_post(editor, post, "Rewritten body about beavers.")
-    forums.retitle_topic(topic, "Renamed title about badgers")
+    forums.retitle_topic(make_user(role=Role.STAFF), topic, "Renamed title about badgers")
     db.session.commit()
     assert search_posts(reader, "otters").total == 0
     assert search_posts(reader, "original").total == 0

@@ -70,7 +70,7 @@ def assert_counts(category: Category, topics: int, posts: int) -> None:
 def category_args(**overrides):
     values = {"name": "Product Q&A", "slug": "", "description": "Ask away", "kind": CategoryKind.QUESTIONS,
               "parent": None, "position": 2, "audience": Audience.EVERYONE, "can_start": PostingRight.SIGNED_IN,
-              "can_reply": PostingRight.SIGNED_IN, "organization_ids": ()}
+              "can_reply": PostingRight.SIGNED_IN, "organization_ids": (), "actor": None}
     values.update(overrides)
     return values
 
@@ -611,15 +611,15 @@ def test_mark_official(app):
 def test_pin_lock_and_assign(app):
     staff = make_user(role=Role.STAFF)
     topic = make_topic()
-    forums.set_pinned(topic, True)
-    forums.set_locked(topic, True)
-    forums.assign_topic(topic, staff)
+    forums.set_pinned(make_user(role=Role.STAFF), topic, True)
+    forums.set_locked(make_user(role=Role.STAFF), topic, True)
+    forums.assign_topic(make_user(role=Role.STAFF), topic, staff)
     db.session.commit()
     topic = reload(topic)
     assert (topic.is_pinned, topic.is_locked, topic.assignee_id) == (True, True, staff.id)
-    forums.set_pinned(topic, False)
-    forums.set_locked(topic, False)
-    forums.assign_topic(topic, None)
+    forums.set_pinned(make_user(role=Role.STAFF), topic, False)
+    forums.set_locked(make_user(role=Role.STAFF), topic, False)
+    forums.assign_topic(make_user(role=Role.STAFF), topic, None)
     db.session.commit()
     topic = reload(topic)
     assert (topic.is_pinned, topic.is_locked, topic.assignee_id) == (False, False, None)
@@ -628,7 +628,7 @@ def test_pin_lock_and_assign(app):
 def test_topics_are_assigned_to_staff_only(app):
     topic = make_topic()
     with pytest.raises(RuleViolation) as info:
-        forums.assign_topic(topic, make_user())
+        forums.assign_topic(make_user(role=Role.STAFF), topic, make_user())
     assert info.value.field == "assignee"
     db.session.rollback()
     assert reload(topic).assignee_id is None
@@ -645,7 +645,7 @@ def test_move_topic_moves_counts_and_latest_topics(app):
     assert_counts(source, 2, 3)
     assert_counts(target, 1, 1)
 
-    forums.move_topic(reload(moving), reload(target))
+    forums.move_topic(make_user(role=Role.STAFF), reload(moving), reload(target))
     db.session.commit()
     assert reload(moving).category_id == target.id
     assert_counts(source, 1, 1)
@@ -653,11 +653,11 @@ def test_move_topic_moves_counts_and_latest_topics(app):
     assert reload(source).last_topic_id == stays.id
     assert reload(target).last_topic_id == already.id  # the newest topic, not the last one moved in
 
-    forums.move_topic(reload(moving), reload(target))  # to where it is: nothing changes
+    forums.move_topic(make_user(role=Role.STAFF), reload(moving), reload(target))  # to where it is: nothing changes
     db.session.commit()
     assert_counts(target, 2, 3)
 
-    forums.move_topic(reload(already), reload(source))
+    forums.move_topic(make_user(role=Role.STAFF), reload(already), reload(source))
     db.session.commit()
     assert reload(source).last_topic_id == already.id
     assert reload(target).last_topic_id == moving.id
@@ -669,7 +669,7 @@ def test_moving_a_deleted_topic_leaves_counts_alone(app):
     topic = make_topic(source)
     first = db.session.scalar(sa.select(Post).where(Post.topic_id == topic.id))
     forums.delete_post(staff, first)
-    forums.move_topic(reload(topic), target)
+    forums.move_topic(make_user(role=Role.STAFF), reload(topic), target)
     db.session.commit()
     assert_counts(source, 0, 0)
     assert_counts(target, 0, 0)
@@ -749,12 +749,12 @@ def test_move_category_swaps_with_its_sibling_and_refuses_past_the_ends(app):
 
     a, b = make_category(name="A"), make_category(name="B")
     child = make_category(name="Child", parent_id=a.id)
-    move_category(b, "up")
+    move_category(None, b, "up")
     assert (a.position, b.position) == (1, 0)
     for category, direction, message in ((b, "up", "B is already first."), (a, "down", "A is already last."),
                                          (child, "up", "Child is already first."), (a, "left", "up or down")):
         with pytest.raises(RuleViolation, match=message) as caught:
-            move_category(category, direction)
+            move_category(None, category, direction)
         assert caught.value.field == "direction"
 
 

@@ -123,6 +123,9 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/t/<int:topic_id>/lock"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
     ("POST", "/t/<int:topic_id>/move"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
     ("POST", "/t/<int:topic_id>/assign"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
+    ("POST", "/t/<int:topic_id>/unlist"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
+    ("POST", "/t/<int:topic_id>/merge"): row(SIGNIN, 403, 403, 422, 403, 422),
+    ("POST", "/t/<int:topic_id>/split"): row(SIGNIN, 403, 403, 422, 403, 422),
     # forums: search
     ("GET", "/search"): everyone(200),
     # forums: feeds (public whoever asks; the matrix's category is public)
@@ -130,6 +133,11 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/c/<slug>.atom"): everyone(200),
     # staff
     ("GET", "/staff/queue"): row(SIGNIN, 403, 403, 200, 403, 200),
+    ("GET", "/staff/audit"): row(SIGNIN, 403, 403, 200, 403, 200),
+    # moderation: staff moderate customers (the target person is a customer)
+    ("GET", "/moderation/people/<int:user_id>"): row(SIGNIN, 403, 403, 200, 403, 200),
+    ("POST", "/moderation/people/<int:user_id>/suspend"): row(SIGNIN, 403, 403, 422, 403, 422),
+    ("POST", "/moderation/people/<int:user_id>/unsuspend"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
     # notifications
     ("GET", "/admin/mail"): admin_only(200),
     ("POST", "/admin/mail/<int:email_id>/retry"): admin_only(REDIRECT),
@@ -141,6 +149,8 @@ MISSING: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/admin/users/<int:user_id>"): admin_only(404),
     ("POST", "/admin/users/<int:user_id>/role"): admin_only(404),
     ("POST", "/admin/users/<int:user_id>/suspend"): admin_only(404),
+    ("GET", "/moderation/people/<int:user_id>"): row(SIGNIN, 404, 404, 404, 404, 404),
+    ("POST", "/moderation/people/<int:user_id>/suspend"): row(SIGNIN, 404, 404, 404, 404, 404),
     ("GET", "/admin/organizations/<int:org_id>/edit"): admin_only(404),
     ("POST", "/admin/mail/<int:email_id>/retry"): admin_only(404),
     ("GET", "/admin/categories/<int:category_id>/edit"): admin_only(404),

@@ -145,8 +145,8 @@ def test_filters_by_assignee(client, staff, customer, category):
     mine = make_topic(category, customer, title="Assigned to me")
     theirs = make_topic(category, customer, title="Assigned to a colleague")
     make_topic(category, customer, title="Assigned to nobody")
-    forums.assign_topic(mine, staff)
-    forums.assign_topic(theirs, colleague)
+    forums.assign_topic(make_user(role=Role.STAFF), mine, staff)
+    forums.assign_topic(make_user(role=Role.STAFF), theirs, colleague)
     db.session.commit()
     login(client, staff)
 
@@ -199,7 +199,7 @@ def _fill(count: int, staff) -> None:
         user = make_user(organization_id=orgs[i % 3].id if i % 4 else None)
         topic = forums.create_topic(user, categories[i % 3], f"Question number {i:03d}", "Please help.")
         if i % 2:
-            forums.assign_topic(topic, staff if i % 3 else make_user(role=Role.STAFF))
+            forums.assign_topic(make_user(role=Role.STAFF), topic, staff if i % 3 else make_user(role=Role.STAFF))
         if i % 5 == 0:
             forums.create_post(make_user(), topic, "Me too.")
     db.session.commit()

@@ -23,6 +23,7 @@ from portal.forums.services.posts import (
     restore_post,
     store_mentions,
 )
+from portal.forums.services.restructure import merge_target, merge_topics, recount_topic, split_topic
 from portal.forums.services.topics import (
     accept_answer,
     advance_read_marker,
@@ -34,6 +35,7 @@ from portal.forums.services.topics import (
     retitle_topic,
     set_locked,
     set_pinned,
+    set_unlisted,
     unaccept_answer,
 )
 
@@ -57,14 +59,19 @@ __all__ = [
     "mark_official",
     "mark_read",
     "mentioned_user_ids",
+    "merge_target",
+    "merge_topics",
     "move_category",
     "move_topic",
+    "recount_topic",
     "restore_post",
     "retitle_topic",
     "save_category",
     "set_locked",
     "set_pinned",
+    "set_unlisted",
     "slugify",
+    "split_topic",
     "store_mentions",
     "toggle_like",
     "unaccept_answer",

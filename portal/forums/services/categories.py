@@ -13,6 +13,7 @@ from portal.accounts.models import Organization
 from portal.errors import RuleViolation
 from portal.extensions import db
 from portal.forums.models import Audience, Category, CategoryKind, CategoryOrganization, PostingRight, Topic
+from portal.moderation.services import record_action
 from portal.permissions import is_staff
 
 MAX_CATEGORY_NAME, MAX_SLUG, MAX_DESCRIPTION = 80, 80, 500
@@ -32,9 +33,20 @@ def _enum_value(enum_cls: type, value: Any, field: str):
         raise RuleViolation("Choose one of the listed options.", field=field) from exc
 
 
+def _snapshot(category: Category) -> dict[str, Any]:
+    """A category's settings as the audit log keeps them."""
+    return {
+        "name": category.name, "slug": category.slug, "kind": str(category.kind), "audience": str(category.audience),
+        "can_start": str(category.can_start), "can_reply": str(category.can_reply),
+        "parent": category.parent.name if category.parent is not None else None,
+        "organizations": sorted(category.allowed_organization_ids),
+    }
+
+
 def save_category(
     category: Category | None,
     *,
+    actor: Any,
     name: str,
     slug: str = "",
     description: str = "",
@@ -90,6 +102,7 @@ def save_category(
         if found != wanted_orgs:
             raise RuleViolation("Choose organisations from the list.", field="organization_ids")
 
+    before = _snapshot(category) if category is not None and category.id is not None else None
     if category is None:
         category = Category()
         db.session.add(category)
@@ -110,10 +123,17 @@ def save_category(
         for org_id in sorted(wanted_orgs - category.allowed_organization_ids)
     ]
     db.session.flush()
+    after = _snapshot(category)
+    if before is None:
+        record_action(actor, "category.create", category, after=after)
+    elif before != after:
+        changed = [key for key in after if before[key] != after[key]]
+        record_action(actor, "category.update", category, before={k: before[k] for k in changed},
+                      after={k: after[k] for k in changed})
     return category
 
 
-def move_category(category: Category, direction: str) -> None:
+def move_category(actor: Any, category: Category, direction: str) -> None:
     """Swap a category with its neighbour among its siblings (same parent); refuses past either end."""
     if direction not in ("up", "down"):
         raise RuleViolation("Move a category up or down.", field="direction")
@@ -132,6 +152,7 @@ def move_category(category: Category, direction: str) -> None:
     for position, sibling in enumerate(siblings):
         sibling.position = position
     db.session.flush()
+    record_action(actor, "category.reorder", category, after={"direction": direction, "position": neighbour})
 
 
 def _admits(user: Any, category: Any) -> sa.ColumnElement[bool]:
@@ -167,13 +188,13 @@ def visible_category_ids(user: Any) -> sa.Select:
 
 
 def refresh_last_topics(*category_ids: int | None) -> None:
-    """Point each category at its newest topic that is not deleted (or none)."""
+    """Point each category at its newest topic that is neither deleted nor unlisted (or none)."""
     ids = [i for i in category_ids if i is not None]
     if not ids:
         return
     newest = (
         sa.select(sa.func.max(Topic.id))
-        .where(Topic.category_id == Category.id, Topic.deleted_at.is_(None))
+        .where(Topic.category_id == Category.id, Topic.deleted_at.is_(None), Topic.is_unlisted.is_(False))
         .scalar_subquery()
     )
     db.session.execute(

@@ -15,6 +15,7 @@ from portal.errors import RuleViolation
 from portal.extensions import db
 from portal.forums.models import Category, Mention, Post, PostRevision, Topic, TopicContext
 from portal.forums.services.categories import change_category_counts, refresh_last_topics
+from portal.moderation.services import record_action
 from portal.permissions import is_staff
 
 MIN_TITLE, MAX_TITLE = 8, 150
@@ -150,6 +151,9 @@ def edit_post(editor: User, post: Post, new_body: str) -> PostRevision:
     post.edited_at = now
     db.session.flush()
     store_mentions(post)
+    if editor.id != post.user_id:
+        # The previous body is in the revision; the log says who changed whose post.
+        record_action(editor, "post.edit", post, after={"revision_id": revision.id})
     return revision
 
 
@@ -204,6 +208,8 @@ def delete_post(actor: User, post: Post) -> bool:
         change_category_counts(topic.category_id, topics=-1, posts=-posts)
         refresh_last_topics(topic.category_id)
     db.session.flush()
+    if actor.id != post.user_id:
+        record_action(actor, "post.delete", post)
     return True
 
 
@@ -226,6 +232,7 @@ def restore_post(actor: User, post: Post) -> bool:
         change_category_counts(topic.category_id, topics=+1, posts=posts)
         refresh_last_topics(topic.category_id)
     db.session.flush()
+    record_action(actor, "post.restore", post)
     return True
 
 

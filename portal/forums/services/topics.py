@@ -14,7 +14,13 @@ from portal.extensions import db
 from portal.forums.models import Category, CategoryKind, Post, Topic, TopicContext, TopicRead
 from portal.forums.services.categories import change_category_counts, refresh_last_topics
 from portal.forums.services.posts import check_title
+from portal.moderation.services import record_action
 from portal.permissions import is_staff
+
+
+def _on_someone_elses(user: User, topic: Topic) -> bool:
+    """Staff acting on a question they did not ask: a moderation action, so it goes in the audit log."""
+    return user.id != topic.user_id
 
 
 def accept_answer(user: User, topic: Topic, post: Post) -> None:
@@ -29,14 +35,22 @@ def accept_answer(user: User, topic: Topic, post: Post) -> None:
         raise RuleViolation("A whisper can't be the answer: only staff see it.")
     if post.deleted_at is not None:
         raise RuleViolation("This post was deleted.")
+    before = topic.accepted_post_id
     topic.accepted_post_id = post.id
     db.session.flush()
+    if _on_someone_elses(user, topic) and before != post.id:
+        record_action(user, "post.accept", post, before={"accepted_post_id": before},
+                      after={"accepted_post_id": post.id})
 
 
 def unaccept_answer(user: User, topic: Topic) -> None:
     """The question has no accepted answer any more."""
+    before = topic.accepted_post_id
     topic.accepted_post_id = None
     db.session.flush()
+    if _on_someone_elses(user, topic) and before is not None:
+        record_action(user, "post.unaccept", topic, before={"accepted_post_id": before},
+                      after={"accepted_post_id": None})
 
 
 def mark_official(user: User, post: Post, official: bool) -> None:
@@ -45,40 +59,66 @@ def mark_official(user: User, post: Post, official: bool) -> None:
         raise RuleViolation("A whisper can't be official: only staff see it.")
     if official and post.deleted_at is not None:
         raise RuleViolation("This post was deleted.")
+    changed = post.is_official != official
     post.is_official = official
     db.session.flush()
+    if changed:
+        record_action(user, "post.official" if official else "post.unofficial", post)
 
 
 # --- Moderation -----------------------------------------------------------------------------------
 
 
-def set_pinned(topic: Topic, pinned: bool) -> None:
+def set_pinned(actor: User, topic: Topic, pinned: bool) -> None:
     """Pinned topics lead their category's list."""
+    if topic.is_pinned == pinned:
+        return
     topic.is_pinned = pinned
     db.session.flush()
+    record_action(actor, "topic.pin" if pinned else "topic.unpin", topic)
 
 
-def set_locked(topic: Topic, locked: bool) -> None:
+def set_locked(actor: User, topic: Topic, locked: bool) -> None:
     """Locked topics take replies from staff only."""
+    if topic.is_locked == locked:
+        return
     topic.is_locked = locked
     db.session.flush()
+    record_action(actor, "topic.lock" if locked else "topic.unlock", topic)
 
 
-def assign_topic(topic: Topic, assignee: User | None) -> None:
+def set_unlisted(actor: User, topic: Topic, unlisted: bool) -> None:
+    """Unlisted topics leave lists, search, feeds and the categories' "latest topic"; their address still works."""
+    if topic.is_unlisted == unlisted:
+        return
+    topic.is_unlisted = unlisted
+    db.session.flush()
+    refresh_last_topics(topic.category_id)
+    record_action(actor, "topic.unlist" if unlisted else "topic.relist", topic)
+
+
+def assign_topic(actor: User, topic: Topic, assignee: User | None) -> None:
     """Give the topic to a staff member to answer, or to no one."""
     if assignee is not None and not is_staff(assignee):
         raise RuleViolation("Topics can only be assigned to staff.", field="assignee")
-    topic.assignee_id = assignee.id if assignee is not None else None
+    before = topic.assignee
+    after_id = assignee.id if assignee is not None else None
+    if topic.assignee_id == after_id:
+        return
+    topic.assignee_id = after_id
     db.session.flush()
+    record_action(actor, "topic.assign", topic, before={"assignee": before.display_name if before else None},
+                  after={"assignee": assignee.display_name if assignee else None})
 
 
-def move_topic(topic: Topic, new_category: Category) -> None:
+def move_topic(actor: User, topic: Topic, new_category: Category) -> None:
     """Move a forum topic to another category; both categories' counts and latest topics follow."""
     if topic.context != TopicContext.FORUM:
         raise RuleViolation("Only forum topics can move between categories.", field="category")
     old_id = topic.category_id
     if old_id == new_category.id:
         return
+    old_name = topic.category.name if topic.category is not None else None
     if topic.deleted_at is None:
         posts = sa.select(Topic.post_count).where(Topic.id == topic.id).scalar_subquery()
         change_category_counts(old_id, topics=-1, posts=-posts)
@@ -88,6 +128,7 @@ def move_topic(topic: Topic, new_category: Category) -> None:
     refresh_last_topics(old_id, new_category.id)
     # The relationship was loaded for the old category; let it reload.
     db.session.expire(topic, ["category"])
+    record_action(actor, "topic.move", topic, before={"category": old_name}, after={"category": new_category.name})
 
 
 # --- Read markers ---------------------------------------------------------------------------------
@@ -136,11 +177,15 @@ def advance_read_marker(user_id: int, topic_id: int, number: int) -> bool:
     return db.session.execute(statement.returning(table.c.last_read_number)).first() is not None
 
 
-def retitle_topic(topic: Topic, title: str) -> bool:
-    """Change a topic's title (8–150 characters); False if it is the same."""
+def retitle_topic(actor: User, topic: Topic, title: str) -> bool:
+    """Change a topic's title (8–150 characters); False if it is the same. Staff retitling someone's topic is
+    recorded in the audit log."""
     title = check_title(title)
     if title == topic.title:
         return False
+    before = topic.title
     topic.title = title
     db.session.flush()
+    if actor.id != topic.user_id:
+        record_action(actor, "topic.retitle", topic, before={"title": before}, after={"title": title})
     return True
