@@ -78,7 +78,7 @@ def test_merge_interleaves_posts_by_time_and_counts_from_the_rows(staff, two_thr
     assert (db.session.get(Category, target_category).topic_count,
             db.session.get(Category, target_category).post_count) == (1, 5)
     (entry,) = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "topic.merge"))
-    assert entry.reason == "Duplicate report" and entry.before["merged_topic"] == "Export fails after five minutes"
+    assert entry.reason == "Duplicate report" and entry.after["merged_topic"] == "Export fails after five minutes"
 
 
 def test_merge_moves_read_markers_without_marking_unseen_posts_read(staff, two_threads):
@@ -253,3 +253,18 @@ def test_customers_cannot_merge_or_split(client, two_threads):
     assert post_form(client, f"/t/{target.id}/split", {"posts": [str(ids["t2"])], "title": "A long enough title",
                                                        "category": target.category.slug}).status_code == 403
     assert reload(source).merged_into_id is None
+
+
+def test_merging_older_posts_into_a_newer_topic_keeps_its_opening_post_first_and_activity_right(app, staff):
+    target = make_topic(title="The newer report, kept")
+    source = make_topic(title="The older report, merged")
+    old_reply = make_post(source, body="An old reply.")
+    for post_id, minutes in ((stream(source)[0][1], 300), (old_reply.id, 240), (stream(target)[0][1], 10)):
+        at(db.session.get(Post, post_id), minutes)
+    forums.merge_topics(staff, reload(source), reload(target))
+    db.session.commit()
+    assert stream(target)[0][1] == db.session.scalar(sa.select(Post.id).where(Post.body.like("The first post of%"),
+                                                                              Post.created_at > utcnow() - timedelta(
+                                                                                  minutes=60)))
+    assert [n for n, _ in stream(target)] == [1, 2, 3]
+    assert reload(target).last_post_at > utcnow() - timedelta(minutes=60)  # the opening post, 10 min ago

@@ -38,7 +38,11 @@ def recount_topic(topic_id: int) -> None:
     """Every counter of a topic from its posts: visible posts, the highest number, last activity and poster, and
     the first staff reply (a non-whisper, non-deleted staff post after the first)."""
     visible = sa.and_(Post.topic_id == topic_id, Post.is_whisper.is_(False), Post.deleted_at.is_(None))
-    newest = sa.select(Post.created_at, Post.user_id).where(visible).order_by(Post.number.desc()).limit(1)
+    # Newest by time, not by number: a merge keeps the target's opening post first even when it is the newest.
+    newest = (
+        sa.select(Post.created_at, Post.user_id).where(visible)
+        .order_by(Post.created_at.desc(), Post.number.desc()).limit(1)
+    )
     first_staff = (
         sa.select(sa.func.min(Post.created_at))
         .join(User, User.id == Post.user_id)
@@ -167,8 +171,7 @@ def merge_topics(actor: User, source: Topic, target: Topic, reason: str = "") ->
     refresh_last_topics(source.category_id, target.category_id)
     db.session.expire_all()
     record_action(actor, "topic.merge", target, reason=reason,
-                  before={"merged_topic": source.title, "merged_topic_id": source.id},
-                  after={"posts": len(ordered)})
+                  after={"merged_topic": source.title, "merged_topic_id": source.id, "posts_now": len(ordered)})
 
 
 def split_topic(actor: User, source: Topic, post_ids: list[int], title: str, category: Category,
