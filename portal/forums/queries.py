@@ -20,6 +20,7 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.forums.models import Category, CategoryKind, Post, PostLike, Topic, TopicContext, TopicRead
 from portal.forums.services import visible_category_ids
+from portal.notifications import watch_levels
 from portal.pagination import Page
 from portal.permissions import can_see_category, can_see_whispers, is_staff
 
@@ -234,7 +235,11 @@ def subcategories(category: Category, viewer: Any) -> list[Category]:
 
 
 def load_topic(topic_id: int, viewer: Any) -> tuple[Topic | None, int]:
-    """The topic with its category (and parent), author and assignee, and the viewer's read marker: one statement."""
+    """The topic with its category (and parent), author and assignee, and the viewer's read marker: one statement.
+
+    For a signed-in viewer the same statement also reads their watch level for the topic and its category,
+    left on the topic as `viewer_watch_level` / `viewer_category_watch_level` for the watch button.
+    """
     query = sa.select(Topic).where(Topic.id == topic_id).options(
         joinedload(Topic.category).joinedload(Category.parent),
         joinedload(Topic.user),
@@ -244,9 +249,12 @@ def load_topic(topic_id: int, viewer: Any) -> tuple[Topic | None, int]:
         query = query.add_columns(TopicRead.last_read_number).outerjoin(
             TopicRead, sa.and_(TopicRead.topic_id == Topic.id, TopicRead.user_id == viewer.id)
         )
+        # notifications: the viewer's watch levels (outer joins, like the read marker)
+        query = watch_levels.add_to(query, viewer)
         row = db.session.execute(query).unique().first()
         if row is None:
             return None, 0
+        watch_levels.keep(row[0], row[2], row[3])
         return row[0], row[1] or 0
     return db.session.scalars(query).unique().first(), 0
 
