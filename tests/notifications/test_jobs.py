@@ -82,3 +82,23 @@ def test_development_runs_due_jobs_after_requests_without_a_worker(app, client):
     client.get("/")  # within 30 s of the last run: nothing more yet
     assert len(outbox("notification", to=author.email)) == 1
 
+
+def test_seed_demo_leaves_carol_notifications_and_watches_once(runner):
+    from portal.accounts.models import User
+    from portal.notifications.models import CategoryWatch, EmailStatus, Notification, WatchLevel
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    carol = db.session.scalar(sa.select(User).where(User.email == "carol@acme.example"))
+    mine = db.session.scalars(sa.select(Notification).where(Notification.user_id == carol.id)).all()
+    kinds = {n.kind for n in mine}
+    assert {"new_topic", "posted", "official_answer"} <= kinds
+    assert any(n.read_at is None for n in mine) and any(n.read_at is not None for n in mine)
+    # Dated like their posts, and no email about a made-up past.
+    assert {n.email_status for n in mine} == {EmailStatus.NONE}
+    assert len({n.created_at for n in mine}) > 3
+    watches = {w.level for w in db.session.scalars(sa.select(CategoryWatch).where(CategoryWatch.user_id == carol.id))}
+    assert watches == {WatchLevel.WATCHING, WatchLevel.MUTED}
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Notification))
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == total
