@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from portal.db import immediate_transactions, utcnow
 from portal.extensions import db
@@ -45,16 +46,31 @@ def register_job(name: str, every: timedelta) -> Callable[[Callable[[datetime], 
 
 
 def claim(job: Job, now: datetime) -> JobRun | None:
-    """Insert this slot's run row and commit it; None when another worker already has it."""
-    run = JobRun(job=job.name, slot=job.slot(now), started_at=now)
+    """Insert this slot's run row and commit it; None when another worker already has it.
+
+    The worker polls every few seconds: a slot this process already saw taken is skipped without asking the
+    database, and one that exists is not inserted again (no stream of unique violations in the server's log).
+    """
+    slot = job.slot(now)
+    seen = current_app.extensions.setdefault("portal_job_slots", {})
+    if seen.get(job.name) == slot:
+        return None
+    run = JobRun(job=job.name, slot=slot, started_at=now)
     with immediate_transactions():
         db.session.commit()
+        taken = db.session.scalar(sa.select(JobRun.id).where(JobRun.job == job.name, JobRun.slot == slot))
+        if taken is not None:
+            db.session.rollback()
+            seen[job.name] = slot
+            return None
         db.session.add(run)
         try:
             db.session.commit()
         except sa.exc.IntegrityError:
             db.session.rollback()
+            seen[job.name] = slot
             return None
+    seen[job.name] = slot
     return run
 
 
@@ -100,3 +116,22 @@ def digests(now: datetime) -> int:
     from portal.notifications.services.emails import send_digests
 
     return send_digests(now)
+
+
+JOB_RUNS_KEPT_DAYS = 14
+DIGEST_RUNS_KEPT_DAYS = 60  # far longer than a digest period: a period's row must outlive the period
+
+
+@register_job("prune-run-records", timedelta(days=1))
+def prune_run_records(now: datetime) -> int:
+    """Forget old job and digest runs (the minute job alone leaves 1,440 rows a day)."""
+    from portal.notifications.models import DigestRun
+
+    with immediate_transactions():
+        db.session.commit()
+        removed = db.session.execute(sa.delete(JobRun).where(
+            JobRun.started_at < now - timedelta(days=JOB_RUNS_KEPT_DAYS))).rowcount
+        removed += db.session.execute(sa.delete(DigestRun).where(
+            DigestRun.created_at < now - timedelta(days=DIGEST_RUNS_KEPT_DAYS))).rowcount
+        db.session.commit()
+    return removed

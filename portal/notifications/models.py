@@ -124,7 +124,7 @@ class Notification(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     # A name in portal.notifications.kinds.KINDS (a string, so later features add kinds without a migration).
     kind: Mapped[str] = mapped_column(sa.String(40))
-    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     # Forum targets, for grouping by topic and "seen when the post was read"; other kinds leave them empty.
     topic_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id", ondelete="CASCADE"), index=True)
     post_id: Mapped[int | None] = mapped_column(sa.ForeignKey("posts.id", ondelete="CASCADE"), index=True)
@@ -209,7 +209,7 @@ class DigestRun(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     # "day:2026-12-01" or "week:2026-W49", in the person's time zone.
     period: Mapped[str] = mapped_column(sa.String(24))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  # pruning
     # Empty when there was nothing to send (the period is still done).
     outbox_email_id: Mapped[int | None] = mapped_column(sa.ForeignKey("outbox_emails.id", ondelete="SET NULL"))
 
@@ -223,6 +223,6 @@ class JobRun(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     job: Mapped[str] = mapped_column(sa.String(64))
     slot: Mapped[int] = mapped_column(sa.BigInteger)  # seconds since the epoch // the job's interval
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  # pruning
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     result: Mapped[str] = mapped_column(sa.String(500), default="")

@@ -362,3 +362,41 @@ def test_a_notification_email_is_delivered_with_both_parts_and_the_unsubscribe_h
     html = message.get_body(("html",)).get_content()
     assert f"http://portal.test/p/{post.id}" in text and f"http://portal.test/p/{post.id}" in html
     assert "Delivered through SMTP" in text
+
+
+# --- Checked again when it is time to send -------------------------------------------------------------------------
+
+
+def test_no_email_about_a_post_deleted_before_the_email_was_due():
+    from portal.forums import services as forums
+
+    author, _, post = reply_to_new_topic()
+    forums.delete_post(post.user, post)
+    db.session.commit()
+    assert send_due_emails(now=utcnow() + DELAY) == 0
+    assert outbox("notification") == []
+    assert notifications_of(author)[0].email_status == EmailStatus.NONE
+
+
+def test_no_email_about_a_topic_moved_out_of_the_persons_sight():
+    from portal.forums import services as forums
+
+    acme = make_organization()
+    author, topic, _ = reply_to_new_topic()
+    forums.move_topic(topic, make_category(audience=Audience.ORGANIZATIONS, organizations=[acme]))
+    db.session.commit()
+    assert send_due_emails(now=utcnow() + DELAY) == 0
+    assert outbox("notification", to=author.email) == []
+
+
+def test_a_digest_leaves_out_deleted_posts():
+    from portal.forums import services as forums
+    from portal.forums.models import Post
+
+    ann = digest_user()
+    n = waiting_for_digest(ann, "A reply that was deleted")
+    doomed = db.session.get(Post, n.post_id)
+    forums.delete_post(doomed.user, doomed)
+    db.session.commit()
+    send_digests(now=utcnow() + timedelta(minutes=1) if utcnow().hour >= 8 else utcnow().replace(hour=8))
+    assert digests_to(ann) == []

@@ -102,3 +102,37 @@ def test_seed_demo_leaves_carol_notifications_and_watches_once(runner):
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == total
+
+
+def test_another_worker_process_skips_a_slot_already_run(app, extra_job):
+    from config import TestingConfig
+    from portal import create_app
+
+    calls = []
+    extra_job("test-once", timedelta(hours=1), lambda now: calls.append(now))
+    now = utcnow()
+    assert "test-once" in jobs.run_due_jobs(now=now)
+    other = create_app(TestingConfig, SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"])
+    db.session.commit()
+    with other.app_context():
+        assert "test-once" not in jobs.run_due_jobs(now=now)  # found in job_runs, not in this process's memory
+        db.session.remove()
+        db.engine.dispose()  # its own pool: close its connections now, not at garbage collection
+    assert len(calls) == 1
+
+
+def test_old_run_records_are_pruned():
+    from portal.notifications.models import DigestRun
+
+    user = make_user()
+    now = utcnow()
+    db.session.add_all([
+        JobRun(job="x", slot=1, started_at=now - timedelta(days=20)),
+        JobRun(job="x", slot=2, started_at=now - timedelta(days=1)),
+        DigestRun(user_id=user.id, period="day:old", created_at=now - timedelta(days=90)),
+        DigestRun(user_id=user.id, period="day:new", created_at=now - timedelta(days=2)),
+    ])
+    db.session.commit()
+    assert jobs.prune_run_records(now) == 2
+    assert db.session.scalars(sa.select(JobRun.slot).where(JobRun.job == "x")).all() == [2]
+    assert db.session.scalars(sa.select(DigestRun.period)).all() == ["day:new"]

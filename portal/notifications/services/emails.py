@@ -127,6 +127,11 @@ def _email_one(notification_id: int, now: datetime) -> int:
         notification.emailed_at = None
         db.session.flush()
         return 0
+    if not _still_visible(notification, user):
+        # Deleted, or moved out of the person's sight, since it happened: nothing to email about.
+        notification.email_status, notification.emailed_at = EmailStatus.NONE, None
+        db.session.flush()
+        return 0
     kind = kinds.get_kind(notification.kind)
     context, headers = _common(user, kind.name)
     actor_name = notification.actor.display_name if notification.actor else None
@@ -137,6 +142,29 @@ def _email_one(notification_id: int, now: datetime) -> int:
         **context,
     )
     return 1
+
+
+def _still_visible(notification: Notification, user: Any) -> bool:
+    """A forum notification's post still stands and the person may still see it (checked again at send time)."""
+    if notification.post_id is None:
+        return True
+    from portal.forums.models import Category, Post, Topic
+    from portal.permissions import can_see_post
+
+    post = db.session.scalars(
+        sa.select(Post).where(Post.id == notification.post_id)
+        .options(joinedload(Post.topic).joinedload(Topic.category).joinedload(Category.parent))
+    ).first()
+    return post is not None and post.deleted_at is None and can_see_post(user, post, post.topic)
+
+
+def _standing_post():
+    """Notifications without a post, or whose post is not deleted (for the digest's query)."""
+    from portal.forums.models import Post, Topic
+
+    standing = sa.select(Post.id).join(Topic, Topic.id == Post.topic_id).where(
+        Post.id == Notification.post_id, Post.deleted_at.is_(None), Topic.deleted_at.is_(None))
+    return sa.or_(Notification.post_id.is_(None), sa.exists(standing))
 
 
 # --- Digests ------------------------------------------------------------------------------------------------
@@ -212,7 +240,7 @@ def digest_content(user: Any, frequency: DigestFrequency, now: datetime) -> Dige
     waiting = db.session.scalars(
         sa.select(Notification)
         .where(Notification.user_id == user.id, Notification.email_status == EmailStatus.DIGEST,
-               Notification.read_at.is_(None))
+               Notification.read_at.is_(None), _standing_post())
         .options(joinedload(Notification.actor))
         .order_by(Notification.created_at.desc(), Notification.id.desc())
         .limit(DIGEST_MAX_NOTIFICATIONS + 1)
