@@ -99,6 +99,25 @@ class Config:
     MAIL_BATCH_SIZE = 50
     WORKER_POLL_SECONDS = env_int("WORKER_POLL_SECONDS", 5)
 
+    # Notifications (portal/notifications): an immediate email waits this long and is skipped if the
+    # notification was seen in the app meanwhile; at most EMAIL_DAILY_CAP notification emails a day per person
+    # (their day, in their time zone), the rest go to the digest.
+    EMAIL_DELAY_MINUTES = env_int("EMAIL_DELAY_MINUTES", 10)
+    EMAIL_DAILY_CAP = env_int("EMAIL_DAILY_CAP", 30)
+    # Digests for those who have not chosen: frequency (off, daily, weekly), local hour, weekday (0 = Monday).
+    DIGEST_DEFAULT_FREQUENCY = os.environ.get("DIGEST_DEFAULT_FREQUENCY", "daily").lower()
+    DIGEST_DEFAULT_HOUR = env_int("DIGEST_DEFAULT_HOUR", 8)
+    DIGEST_DEFAULT_WEEKDAY = env_int("DIGEST_DEFAULT_WEEKDAY", 0)
+    # No digest for someone not seen for this many days (Discourse: 180).
+    DIGEST_INACTIVE_DAYS = env_int("DIGEST_INACTIVE_DAYS", 180)
+    DIGEST_POPULAR_TOPICS = env_int("DIGEST_POPULAR_TOPICS", 5)
+    # How long the unsubscribe link in a notification email works.
+    UNSUBSCRIBE_LINK_DAYS = env_int("UNSUBSCRIBE_LINK_DAYS", 90)
+    NOTIFICATIONS_PER_PAGE = 30
+    # Run due scheduled jobs (digests, delayed emails) after requests, at most every N seconds, so development
+    # needs no worker; 0 leaves them to `flask worker` (production, tests).
+    JOBS_AFTER_REQUESTS_SECONDS = 0
+
     @classmethod
     def mail_deliver_on_commit(cls) -> bool:
         return env_bool("MAIL_DELIVER_ON_COMMIT", cls.MAIL_BACKEND == "console")
@@ -107,6 +126,7 @@ class Config:
 class DevelopmentConfig(Config):
     DEBUG = False  # `make run` sets FLASK_DEBUG for the reloader; keep tracebacks out of pages
     MAIL_DELIVER_ON_COMMIT = Config.mail_deliver_on_commit()
+    JOBS_AFTER_REQUESTS_SECONDS = env_int("JOBS_AFTER_REQUESTS_SECONDS", 30)
 
 
 class TestingConfig(Config):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, ProductionConfig, config_from_env
@@ -76,6 +77,8 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     )
     from portal.forums import views as forum_views  # noqa: F401
     from portal.forums.cli import rebake_command
+    from portal.notifications import views as notification_views  # noqa: F401  (registers notifications' routes)
+    from portal.notifications.jobs import run_due_jobs
     from portal.notifications.services import install_session_hooks, take_committed_ids
     from portal.notifications.worker import deliver_due
 
@@ -93,6 +96,25 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     register_templating(app)
     install_session_hooks()
     install_invalidation()
+
+    @app.after_request
+    def run_due_jobs_in_development(response):
+        """Development: run due scheduled jobs (digests, delayed emails) after a request, at most every
+        JOBS_AFTER_REQUESTS_SECONDS, so `make run` needs no worker. Off (0) in production and tests."""
+        every = current_app.config.get("JOBS_AFTER_REQUESTS_SECONDS") or 0
+        if every and request.endpoint != "static":
+            now = time.monotonic()
+            if now - app.extensions.get("portal_jobs_ran_at", -every) >= every:
+                app.extensions["portal_jobs_ran_at"] = now
+                try:
+                    run_due_jobs()
+                    ids = take_committed_ids()
+                    if ids and current_app.config.get("MAIL_DELIVER_ON_COMMIT"):
+                        deliver_due(limit=len(ids), ids=ids)
+                except Exception:  # a job's trouble must never fail the page
+                    db.session.rollback()
+                    current_app.logger.exception("Scheduled jobs failed")
+        return response
 
     @app.after_request
     def deliver_committed_mail(response):

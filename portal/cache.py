@@ -31,7 +31,12 @@ from sqlalchemy.orm import Session
 log = logging.getLogger(__name__)
 
 # Writes to these never change what a signed-out visitor sees.
-PRIVATE_TABLES = frozenset({"topic_reads", "outbox_emails", "account_tokens", "audit_entries", "alembic_version"})
+PRIVATE_TABLES = frozenset({
+    "topic_reads", "outbox_emails", "account_tokens", "audit_entries", "alembic_version",
+    # notifications: each person's own, never on a public page
+    "notifications", "topic_watches", "category_watches", "notification_email_preferences", "digest_settings",
+    "digest_runs", "job_runs",
+})
 # Statements may say so themselves: .execution_options(private_write=True) (e.g. presence updates).
 PRIVATE_WRITE = "private_write"
 _CHANGED = "portal_public_change"

@@ -213,6 +213,15 @@ def can_manage_categories(user: Any) -> bool:
     return is_admin(user)
 
 
+# --- Notifications ---------------------------------------------------------------------------------
+
+
+def can_watch(user: Any) -> bool:
+    """Choose a watch level for a topic or category one can see: any signed-in person (reading needs no
+    confirmed address, and neither does hearing about it in the app)."""
+    return _signed_in(user)
+
+
 # --- Staff -----------------------------------------------------------------------------------------
 
 

@@ -41,6 +41,8 @@ class Budget:
 # Today's counts: raise one only on purpose. Signed-in pages pay one statement to load the viewer.
 BUDGETS: dict[str, Budget] = {
     "home, anonymous": Budget("/", None, 0),
+    # The bell's unread count rides on the statement that loads the viewer (the viewer has notifications at both
+    # sizes: add_threads replies to their topic), so it costs nothing here or on any signed-in page.
     "home, signed in": Budget("/", "customer", 1),
     "profile, anonymous": Budget("/users/{customer_id}", None, 1),
     "profile, signed in": Budget("/users/{other_id}", "customer", 2),
@@ -56,7 +58,8 @@ BUDGETS: dict[str, Budget] = {
     "latest, anonymous": Budget("/latest", None, 2),
     "latest, signed in": Budget("/latest", "customer", 4),
     "category, anonymous": Budget("/c/{category_slug}", None, 4),  # + the category, its subcategories
-    "category, signed in": Budget("/c/{category_slug}", "customer", 6),
+    # + the viewer's watch level for the category (its button; one primary-key lookup).
+    "category, signed in": Budget("/c/{category_slug}", "customer", 7),
     "topic, anonymous": Budget("/t/{topic_slug}/{topic_id}", None, 2),
     "topic, signed in": Budget("/t/{topic_slug}/{topic_id}", "customer", 4),
     "topic, staff": Budget("/t/{topic_slug}/{topic_id}", "admin", 4),
@@ -75,6 +78,13 @@ BUDGETS: dict[str, Budget] = {
     # Audit log: viewer, count, the page of entries (actors and targets are labels on the rows); + the actor filtered.
     "audit log": Budget("/staff/audit", "admin", 3),
     "audit log, filtered": Budget("/staff/audit?action=topic.pin&actor={staff_id}&from=2026-01-01", "admin", 4),
+    # Notifications: viewer (with the bell), count, the page of rows with their actors.
+    "notifications": Budget("/notifications", "customer", 3),
+    "notifications page 2": Budget("/notifications?page=2", "customer", 3),
+    # What I watch: viewer, topic watches with topics and categories, category watches with categories.
+    "watching": Budget("/watching", "customer", 3),
+    # Notification settings: viewer, email preferences, digest settings.
+    "notification settings": Budget("/settings/notifications", "customer", 3),
 }
 
 

@@ -1,7 +1,7 @@
 """audit log: one row per moderation and admin action (who, when, what, target, reason, before/after)
 
 Revision ID: b9dc54696c08
-Revises: b7c41d9e2a53
+Revises: 1987db18f484
 Create Date: 2026-12-01 06:53:39.349467
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b9dc54696c08'
-down_revision = 'b7c41d9e2a53'
+down_revision = '1987db18f484'
 branch_labels = None
 depends_on = None
 

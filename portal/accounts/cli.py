@@ -12,6 +12,7 @@ from portal.db import utcnow
 from portal.errors import RuleViolation
 from portal.extensions import db
 from portal.forums.seed import seed_categories, seed_topics
+from portal.notifications.seed import last_notification_id, seed_watches, settle_demo_notifications
 from portal.permissions import Role
 
 DEMO_PASSWORD = "portal-demo-2026"  # noqa: S105  (printed for the demo on purpose)
@@ -100,7 +101,11 @@ def seed_demo() -> tuple[int, int, int, int]:
         users_added += 1
     db.session.flush()
     categories_added = seed_categories()
-    return orgs_added, users_added, categories_added, seed_topics()
+    seed_watches()
+    before = last_notification_id()
+    topics_added = seed_topics()
+    settle_demo_notifications(before)
+    return orgs_added, users_added, categories_added, topics_added
 
 
 @bp.cli.command("seed-demo")

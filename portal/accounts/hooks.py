@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import flash, redirect, request, url_for
 from flask_login import current_user, logout_user
 from sqlalchemy.exc import OperationalError
@@ -10,6 +11,7 @@ from portal.accounts import bp
 from portal.accounts.models import User
 from portal.accounts.services import suspension_message, touch_last_seen
 from portal.extensions import db, login_manager
+from portal.notifications.services import unread_count_query
 from portal.templating import format_datetime
 
 
@@ -18,9 +20,14 @@ def load_user(session_id: str) -> User | None:
     user_id, _, stamp = session_id.partition(":")
     if not user_id.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not stamp or user.session_stamp != stamp:
+    # The bell's unread count rides on the statement that loads the user: no page pays a statement for it.
+    row = db.session.execute(
+        sa.select(User, unread_count_query(int(user_id))).where(User.id == int(user_id))
+    ).unique().first()
+    if row is None or not stamp or row[0].session_stamp != stamp:
         return None
+    user = row[0]
+    user.unread_notifications = row[1]
     return user
 
 

@@ -20,6 +20,7 @@ from portal.db import utcnow
 from portal.extensions import db
 from portal.forums.models import Category, CategoryKind, Post, PostLike, Topic, TopicContext, TopicRead
 from portal.forums.services import visible_category_ids
+from portal.notifications import watch_levels
 from portal.pagination import Page
 from portal.permissions import Role, can_see_category, can_see_whispers, is_staff
 
@@ -243,17 +244,26 @@ _TOPIC = sa.select(Topic).where(Topic.id == sa.bindparam("topic_id")).options(
     joinedload(Topic.user).lazyload(User.organization),
     joinedload(Topic.assignee).lazyload(User.organization),
 )
-_TOPIC_WITH_READ_MARKER = _TOPIC.add_columns(TopicRead.last_read_number).outerjoin(
-    TopicRead, sa.and_(TopicRead.topic_id == Topic.id, TopicRead.user_id == sa.bindparam("viewer_id"))
+# For a signed-in viewer: + their read marker and (notifications) their watch levels, by outer joins.
+_TOPIC_FOR_VIEWER = watch_levels.add_to(
+    _TOPIC.add_columns(TopicRead.last_read_number).outerjoin(
+        TopicRead, sa.and_(TopicRead.topic_id == Topic.id, TopicRead.user_id == sa.bindparam("viewer_id"))
+    ),
+    sa.bindparam("viewer_id"),
 )
 
 
 def load_topic(topic_id: int, viewer: Any) -> tuple[Topic | None, int]:
-    """The topic with its category (and parent), author and assignee, and the viewer's read marker: one statement."""
+    """The topic with its category (and parent), author and assignee, and the viewer's read marker: one statement.
+
+    For a signed-in viewer the same statement also reads their watch level for the topic and its category,
+    left on the topic as `viewer_watch_level` / `viewer_category_watch_level` for the watch button.
+    """
     if getattr(viewer, "is_authenticated", False):
-        row = db.session.execute(_TOPIC_WITH_READ_MARKER, {"topic_id": topic_id, "viewer_id": viewer.id}).first()
+        row = db.session.execute(_TOPIC_FOR_VIEWER, {"topic_id": topic_id, "viewer_id": viewer.id}).first()
         if row is None:
             return None, 0
+        watch_levels.keep(row[0], row[2], row[3])
         return row[0], row[1] or 0
     return db.session.scalars(_TOPIC, {"topic_id": topic_id}).first(), 0
 

@@ -1,7 +1,12 @@
-"""Notifications: for now the email outbox, its worker and the admin mail log."""
+"""Notifications: in-app notifications, watching, notification email and digests, the outbox and its worker.
+
+The routes (views.py) are imported by create_app, not here: they use the forum's queries, and the forum's
+services import this package's models (through portal.accounts, which sends email) — importing the views here
+would close that cycle.
+"""
 
 from flask import Blueprint
 
 bp = Blueprint("notifications", __name__, cli_group=None)
 
-from portal.notifications import cli, views  # noqa: E402,F401  (routes and commands register on import)
+from portal.notifications import cli  # noqa: E402,F401  (commands register on import)

@@ -15,8 +15,8 @@ from portal.notifications.worker import run_worker
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit (for cron or tests).")
 @click.option("--poll", type=float, default=None, help="Seconds to sleep when nothing is due (WORKER_POLL_SECONDS).")
 def worker_command(once: bool, poll: float | None) -> None:
-    """Deliver queued email, retrying with backoff; run several on PostgreSQL to share the load."""
-    click.echo("worker: delivering the outbox" + (" once" if once else "; Ctrl+C to stop"))
+    """Deliver queued email (with backoff) and run scheduled jobs; run several on PostgreSQL to share the load."""
+    click.echo("worker: delivering the outbox and running scheduled jobs" + (" once" if once else "; Ctrl+C to stop"))
     stop = threading.Event()
 
     def request_stop(signum, frame):  # finish the email in hand, then exit (systemd sends SIGTERM)

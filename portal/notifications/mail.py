@@ -27,6 +27,8 @@ def build_message(email: OutboxEmail) -> EmailMessage:
     msg["Subject"] = email.subject
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(idstring=f"outbox-{email.id}")
+    for name, value in (email.headers or {}).items():  # e.g. List-Unsubscribe, List-Unsubscribe-Post
+        msg[name] = value
     msg.set_content(email.body_text)
     msg.add_alternative(email.body_html, subtype="html")
     return msg

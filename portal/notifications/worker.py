@@ -1,5 +1,7 @@
 """The outbox worker: claim a due email, send it, record the outcome; one email per transaction.
 
+Each round also runs the scheduled jobs that are due (portal.notifications.jobs: digests, delayed emails).
+
 On PostgreSQL the claim uses FOR UPDATE SKIP LOCKED, so several workers share the queue without sending
 a message twice; SQLite has one writer at a time and ignores the clause. Delivery is at-least-once: a
 worker killed between sending and committing sends that one email again.
@@ -75,8 +77,11 @@ def run_worker(
     """Deliver the outbox until `stop` is set (or one pass with once=True), sleeping between empty polls."""
     poll = poll_seconds if poll_seconds is not None else current_app.config["WORKER_POLL_SECONDS"]
     stop = stop or threading.Event()
+    from portal.notifications.jobs import run_due_jobs
+
     while not stop.is_set():
         try:
+            run_due_jobs(log=log)
             attempted = deliver_due()
         except sa.exc.OperationalError as exc:  # database restarting: wait and try again
             db.session.rollback()

@@ -268,3 +268,28 @@ def test_merging_older_posts_into_a_newer_topic_keeps_its_opening_post_first_and
                                                                                   minutes=60)))
     assert [n for n, _ in stream(target)] == [1, 2, 3]
     assert reload(target).last_post_at > utcnow() - timedelta(minutes=60)  # the opening post, 10 min ago
+
+
+def test_merge_and_split_take_watchers_and_notifications_along(app, staff):
+    from portal.notifications.models import Notification, TopicWatch, WatchLevel
+    from portal.notifications.services.watching import set_topic_watch
+
+    watcher, asker = make_user(), make_user()
+    target = make_topic(title="The kept topic for watchers")
+    source = make_topic(user=asker, title="The merged topic for watchers")
+    set_topic_watch(watcher, reload(source), WatchLevel.WATCHING)
+    db.session.commit()
+    reply = make_post(reload(source), make_user(), body="A reply the asker hears about.")
+    note = db.session.scalars(sa.select(Notification).where(Notification.user_id == asker.id,
+                                                            Notification.post_id == reply.id)).one()
+    forums.merge_topics(staff, reload(source), reload(target))
+    db.session.commit()
+    note = reload(note)
+    moved = db.session.get(Post, reply.id)
+    assert (note.topic_id, note.post_number) == (target.id, moved.number)
+    assert db.session.scalars(sa.select(TopicWatch.topic_id).where(TopicWatch.user_id == watcher.id)).all() == [
+        target.id]
+
+    new = forums.split_topic(staff, reload(target), [reply.id], "The reply on its own now", reload(target).category)
+    db.session.commit()
+    assert (reload(note).topic_id, reload(note).post_number) == (new.id, 1)

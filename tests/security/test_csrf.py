@@ -17,10 +17,32 @@ def sample_url(rule) -> str:
     return re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: str(values[m.group(1)]), rule.rule)
 
 
+# The one deliberate exemption: RFC 8058 one-click unsubscribe, which mail clients POST without cookies or a CSRF
+# token; the signed token in its URL is the authority (portal/notifications/views.py explains). Anything else
+# exempt fails test_csrf_exemptions_are_exactly_the_known_ones.
+CSRF_EXEMPT = {("POST", "/unsubscribe/<token>")}
+
+
 def state_changing_rules(app):
     for rule in app.url_map.iter_rules():
         for method in sorted((rule.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"}):
-            yield rule, method
+            if (method, rule.rule) not in CSRF_EXEMPT:
+                yield rule, method
+
+
+def test_csrf_exemptions_are_exactly_the_known_ones(app):
+    from portal.extensions import csrf
+
+    exempt_views = set(csrf._exempt_views)
+    exempt = {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        for method in (rule.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"}
+        if f"{app.view_functions[rule.endpoint].__module__}.{app.view_functions[rule.endpoint].__name__}"
+        in exempt_views
+    }
+    assert exempt == CSRF_EXEMPT
+    assert not csrf._exempt_blueprints
 
 
 def test_every_state_changing_route_rejects_a_missing_csrf_token(app, client):

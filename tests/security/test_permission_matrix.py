@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 
 from portal.forums.models import CategoryKind
-from portal.notifications.models import OutboxEmail, OutboxStatus
+from portal.notifications.models import Notification, OutboxEmail, OutboxStatus
 from portal.permissions import Role
 from tests.factories import make_category, make_organization, make_post, make_topic, make_user
 from tests.helpers import csrf_token
@@ -141,6 +142,20 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
     # notifications
     ("GET", "/admin/mail"): admin_only(200),
     ("POST", "/admin/mail/<int:email_id>/retry"): admin_only(REDIRECT),
+    # notifications: one's own (the matrix's notification belongs to someone else: a 404, never a leak)
+    ("GET", "/notifications"): signed_in(200),
+    ("GET", "/notifications/<int:notification_id>"): signed_in(404),
+    ("POST", "/notifications/<int:notification_id>/read"): signed_in(404),
+    ("POST", "/notifications/read-all"): signed_in(REDIRECT),
+    ("GET", "/settings/notifications"): signed_in(200),
+    ("POST", "/settings/notifications"): signed_in(422),
+    ("GET", "/watching"): signed_in(200),
+    # watch buttons: an empty form names no level, which only a tampered button sends (400)
+    ("POST", "/t/<int:topic_id>/watch"): signed_in(400),
+    ("POST", "/c/<slug>/watch"): signed_in(400),
+    # unsubscribe links work signed out; the matrix's token is not a real one
+    ("GET", "/unsubscribe/<token>"): everyone(400),
+    ("POST", "/unsubscribe/<token>"): everyone(400),
 }
 
 # Routes that load an object, asked for one that doesn't exist: 404 for whoever may see such objects.
@@ -162,6 +177,9 @@ MISSING: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/t/<slug>/<int:topic_id>/<int:number>"): everyone(404),
     ("GET", "/p/<int:post_id>"): everyone(404),
     ("GET", "/p/<int:post_id>/likes"): everyone(404),
+    ("GET", "/notifications/<int:notification_id>"): signed_in(404),
+    ("POST", "/notifications/<int:notification_id>/read"): signed_in(404),
+    ("POST", "/c/<slug>/watch"): signed_in(404),
     **{
         (method, rule): row(SIGNIN, 404, 404, 404, 404, 404)
         for method, rule in MATRIX
@@ -188,21 +206,22 @@ def url_values(missing: bool) -> dict[str, str]:
     if missing:
         return {"user_id": "987654", "org_id": "987654", "email_id": "987654", "category_id": "987654",
                 "token": "not-a-real-token", "slug": "no-such-thing", "topic_id": "987654", "post_id": "987654",
-                "number": "1"}
+                "number": "1", "notification_id": "987654"}
     target = make_user(display_name="Target Person")
     org = make_organization()
     # One slug serves /c/<slug> and /t/<slug>/<id>: the category's slug is the topic's.
     category = make_category(slug="matrix-question", kind=CategoryKind.QUESTIONS)
     topic = make_topic(category, make_user(), title="Matrix question")
-    reply = make_post(topic, make_user())
+    reply = make_post(topic, make_user())  # notifies the topic's author: the matrix's someone else's notification
     email = OutboxEmail(to_address="t@example.com", subject="s", body_text="t", body_html="h", template="t",
                         status=OutboxStatus.FAILED, attempts=6)
     from portal.extensions import db
 
     db.session.add(email)
     db.session.commit()
-    return {"user_id": str(target.id), "org_id": str(org.id), "email_id": str(email.id),
-            "category_id": str(category.id), "token": "not-a-real-token", "slug": topic.slug,
+    notification = db.session.scalars(sa.select(Notification).where(Notification.user_id == topic.user_id)).one()
+    return {"notification_id": str(notification.id), "user_id": str(target.id), "org_id": str(org.id),
+            "email_id": str(email.id), "category_id": str(category.id), "token": "not-a-real-token", "slug": topic.slug,
             "topic_id": str(topic.id), "post_id": str(reply.id), "number": "2"}
 
 

@@ -112,8 +112,16 @@ def create_post(user: User, topic: Topic, body: str, *, whisper: bool = False, n
     db.session.flush()
     if not whisper:
         change_category_counts(topic.category_id, posts=1)
-    store_mentions(post)
+    mentioned = store_mentions(post)
+    _notifications().post_created(post, topic, user, mentioned, now=now)
     return post
+
+
+def _notifications():
+    """The notifications' forum events (imported on use: portal.notifications imports the forum's models)."""
+    from portal.notifications.services import forum_events
+
+    return forum_events
 
 
 def mentioned_user_ids(body: str) -> list[int]:
@@ -150,7 +158,7 @@ def edit_post(editor: User, post: Post, new_body: str) -> PostRevision:
     post.renderer_version = RENDERER_VERSION
     post.edited_at = now
     db.session.flush()
-    store_mentions(post)
+    _notifications().post_edited(post, editor, store_mentions(post))
     if editor.id != post.user_id:
         # The previous body is in the revision; the log says who changed whose post.
         record_action(editor, "post.edit", post, after={"revision_id": revision.id})

@@ -20,7 +20,7 @@ from portal.errors import RuleViolation
 from portal.extensions import db
 from portal.forums.models import Category, Post, Topic, TopicContext, TopicRead
 from portal.forums.services.categories import refresh_last_topics
-from portal.forums.services.posts import check_title
+from portal.forums.services.posts import _notifications, check_title
 from portal.moderation.services import record_action
 from portal.permissions import Role
 
@@ -158,6 +158,9 @@ def merge_topics(actor: User, source: Topic, target: Topic, reason: str = "") ->
     if new_markers:
         db.session.execute(sa.insert(TopicRead), new_markers)
 
+    events = _notifications()
+    events.posts_moved([r.id for r in rows])  # the target's own posts were renumbered too
+    events.topic_merged(source.id, target.id)
     if target.accepted_post_id is None and source.accepted_post_id is not None:
         target.accepted_post_id = source.accepted_post_id
     source.accepted_post_id = None
@@ -206,6 +209,7 @@ def split_topic(actor: User, source: Topic, post_ids: list[int], title: str, cat
         execution_options={"synchronize_session": False},
     )
     _renumber(new.id, [p.id for p in posts])
+    _notifications().posts_moved(wanted)
     if source.accepted_post_id in wanted:
         source.accepted_post_id = None
     db.session.flush()

@@ -13,7 +13,7 @@ from portal.errors import RuleViolation
 from portal.extensions import db
 from portal.forums.models import Category, CategoryKind, Post, Topic, TopicContext, TopicRead
 from portal.forums.services.categories import change_category_counts, refresh_last_topics
-from portal.forums.services.posts import check_title
+from portal.forums.services.posts import _notifications, check_title
 from portal.moderation.services import record_action
 from portal.permissions import is_staff
 
@@ -41,6 +41,7 @@ def accept_answer(user: User, topic: Topic, post: Post) -> None:
     if _on_someone_elses(user, topic) and before != post.id:
         record_action(user, "post.accept", post, before={"accepted_post_id": before},
                       after={"accepted_post_id": post.id})
+    _notifications().answer_accepted(user, topic, post)
 
 
 def unaccept_answer(user: User, topic: Topic) -> None:
@@ -64,6 +65,8 @@ def mark_official(user: User, post: Post, official: bool) -> None:
     db.session.flush()
     if changed:
         record_action(user, "post.official" if official else "post.unofficial", post)
+        if official:
+            _notifications().official_marked(user, post)
 
 
 # --- Moderation -----------------------------------------------------------------------------------
@@ -174,7 +177,13 @@ def advance_read_marker(user_id: int, topic_id: int, number: int) -> bool:
         where=table.c.last_read_number < statement.excluded.last_read_number,
     )
     # RETURNING rather than rowcount: drivers disagree on the row count of an upsert that updated nothing.
-    return db.session.execute(statement.returning(table.c.last_read_number)).first() is not None
+    moved = db.session.execute(statement.returning(table.c.last_read_number)).first() is not None
+    if moved:
+        # Having read a post counts as having seen its notifications: no email for what was read meanwhile.
+        from portal.notifications.services import mark_seen_in_topic
+
+        mark_seen_in_topic(user_id, topic_id, number)
+    return moved
 
 
 def retitle_topic(actor: User, topic: Topic, title: str) -> bool:

@@ -20,7 +20,7 @@ PENDING_IDS = "outbox_pending_ids"
 COMMITTED_IDS = "outbox_committed_ids"
 
 
-def send_email(to: str, subject: str, template: str, **context) -> OutboxEmail:
+def send_email(to: str, subject: str, template: str, headers: dict[str, str] | None = None, **context) -> OutboxEmail:
     """Queue one email, rendered from templates/emails/<template>.txt and .html, in the current transaction."""
     context.setdefault("site_name", current_app.config["SITE_NAME"])
     context.setdefault("site_url", current_app.config["SITE_URL"])
@@ -31,6 +31,7 @@ def send_email(to: str, subject: str, template: str, **context) -> OutboxEmail:
         body_text=render_template(f"emails/{template}.txt", **context),
         body_html=render_template(f"emails/{template}.html", **context),
         template=template,
+        headers=dict(headers or {}),
         status=OutboxStatus.PENDING,
         next_attempt_at=utcnow(),
     )
