@@ -304,3 +304,20 @@ def test_notify_made_rows_show_for_any_kind(client):
     db.session.commit()
     login(client, ann)
     assert "Staff Sam accepted your answer in" in text(client.get("/notifications"))
+
+
+def test_a_notification_about_what_one_can_no_longer_see_shows_no_title_or_excerpt(client):
+    from portal.forums import services as forums
+
+    acme = make_organization()
+    ann = make_user()
+    moved, _ = replied_to(ann, 1, topic=make_topic(user=ann, title="Secret roadmap discussion"))
+    deleted_topic = make_topic(user=ann, title="A reply that will be deleted")
+    doomed = make_post(deleted_topic, make_user(), body="Soon gone: the excerpt must go too.")
+    forums.move_topic(moved, make_category(audience=Audience.ORGANIZATIONS, organizations=[acme]))
+    forums.delete_post(doomed.user, doomed)
+    db.session.commit()
+    login(client, ann)
+    html = text(client.get("/notifications"))
+    assert "Secret roadmap discussion" not in html and "Soon gone" not in html
+    assert html.count("a post that was deleted or that you can no longer see") == 2

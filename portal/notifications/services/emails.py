@@ -235,12 +235,13 @@ def digest_content(user: Any, frequency: DigestFrequency, now: datetime) -> Dige
     and the most replied-to topics they can see, started since they last came (and within the period)."""
     from portal.forums.models import Topic, TopicContext
     from portal.forums.services import visible_category_ids
+    from portal.notifications.queries import still_visible
 
     content = DigestContent()
     waiting = db.session.scalars(
         sa.select(Notification)
         .where(Notification.user_id == user.id, Notification.email_status == EmailStatus.DIGEST,
-               Notification.read_at.is_(None), _standing_post())
+               Notification.read_at.is_(None), _standing_post(), still_visible(user))
         .options(joinedload(Notification.actor))
         .order_by(Notification.created_at.desc(), Notification.id.desc())
         .limit(DIGEST_MAX_NOTIFICATIONS + 1)
