@@ -57,6 +57,8 @@ class Config:
 
     # Staff: a customer topic should get its first staff reply within this many hours (the response queue).
     RESPONSE_TARGET_HOURS = env_int("RESPONSE_TARGET_HOURS", 24)
+    # Moderation: flags from this many different people hide a post until a moderator decides.
+    FLAG_HIDE_THRESHOLD = env_int("FLAG_HIDE_THRESHOLD", 3)
 
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True

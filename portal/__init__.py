@@ -71,12 +71,15 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     from portal.benchdata import bench_data_command
     from portal.forums import admin as forum_admin  # noqa: F401  (registers the forum routes on forums.bp)
     from portal.forums import feeds as forum_feeds  # noqa: F401
-    from portal.forums import (
-        restructure_views,  # noqa: F401
-        search_views,  # noqa: F401
+    from portal.forums import (  # noqa: F401  (each registers its routes on forums.bp)
+        flag_views,
+        restructure_views,
+        search_views,
     )
     from portal.forums import views as forum_views  # noqa: F401
     from portal.forums.cli import rebake_command
+    from portal.moderation import review_views as moderation_review_views  # noqa: F401  (registers its routes)
+    from portal.moderation import views as moderation_views  # noqa: F401
     from portal.notifications import views as notification_views  # noqa: F401  (registers notifications' routes)
     from portal.notifications.jobs import run_due_jobs
     from portal.notifications.services import install_session_hooks, take_committed_ids

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 # Writes to these never change what a signed-out visitor sees.
 PRIVATE_TABLES = frozenset({
-    "topic_reads", "outbox_emails", "account_tokens", "audit_entries", "alembic_version",
+    "topic_reads", "outbox_emails", "account_tokens", "audit_entries", "flags", "review_items",
+    "alembic_version",
     # notifications: each person's own, never on a public page
     "notifications", "topic_watches", "category_watches", "notification_email_preferences", "digest_settings",
     "digest_runs", "job_runs",

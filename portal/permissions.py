@@ -230,6 +230,16 @@ def can_see_staff_queue(user: Any) -> bool:
     return is_staff(user)
 
 
+def can_flag_post(user: Any, post: Any) -> bool:
+    """Participants flag others' posts that still stand (the route checks they can see it)."""
+    return can_participate(user) and post.user_id != user.id and post.deleted_at is None
+
+
+def can_review_flags(user: Any) -> bool:
+    """The review queue of flagged posts, and deciding them: staff and admins."""
+    return is_staff(user)
+
+
 def can_see_audit_log(user: Any) -> bool:
     """The log of moderation and admin actions: staff and admins (it names people and what was done to them)."""
     return is_staff(user)

@@ -259,7 +259,7 @@ def search_posts(
     if not can_see_whispers(viewer):
         matching = matching.where(Post.is_whisper.is_(False))
     if not is_staff(viewer):
-        matching = matching.where(Topic.is_unlisted.is_(False))
+        matching = matching.where(Topic.is_unlisted.is_(False), Post.hidden_at.is_(None))
     if category_id is not None:
         family = sa.select(Category.id).where(sa.or_(Category.id == category_id, Category.parent_id == category_id))
         matching = matching.where(Topic.category_id.in_(family))

@@ -12,6 +12,7 @@ from portal.db import utcnow
 from portal.errors import RuleViolation
 from portal.extensions import db
 from portal.forums.seed import seed_categories, seed_topics
+from portal.moderation.seed import seed_flags
 from portal.notifications.seed import last_notification_id, seed_watches, settle_demo_notifications
 from portal.permissions import Role
 
@@ -47,6 +48,8 @@ DEMO_USERS = [
     ("quinn@initech.example", "Quinn Taylor", Role.CUSTOMER, "Intern", False),
     ("sol@example.net", "Sol Moreno", Role.CUSTOMER, "Freelance consultant", True),
     ("tess@example.org", "Tess Ibarra", Role.CUSTOMER, "", True),
+    # Signed up to advertise: the demo's review queue has their posts (portal.moderation.seed).
+    ("deals@bargains.example", "Best Deals Today", Role.CUSTOMER, "", True),
 ]
 
 DEMO_SIGN_INS = [
@@ -104,6 +107,7 @@ def seed_demo() -> tuple[int, int, int, int]:
     seed_watches()
     before = last_notification_id()
     topics_added = seed_topics()
+    seed_flags()
     settle_demo_notifications(before)
     return orgs_added, users_added, categories_added, topics_added
 

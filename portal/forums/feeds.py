@@ -42,7 +42,7 @@ def feed_topics(category_ids: sa.Select) -> Sequence[tuple[Topic, Post]]:
     """The latest forum topics in these categories with their first posts, authors and categories: one statement."""
     return db.session.execute(
         sa.select(Topic, Post)
-        .join(Post, sa.and_(Post.topic_id == Topic.id, Post.number == 1))
+        .join(Post, sa.and_(Post.topic_id == Topic.id, Post.number == 1, Post.hidden_at.is_(None)))
         .where(
             Topic.context == TopicContext.FORUM,
             Topic.deleted_at.is_(None),

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.accounts.forms import options
@@ -98,6 +106,12 @@ class MoveTopicForm(FlaskForm):
 
 class AssignTopicForm(FlaskForm):
     assignee = SelectField("Assign to", validate_choice=False)
+
+
+class FlagForm(FlaskForm):
+    reason = RadioField("What is wrong with it?", validate_choice=False)
+    note = TextAreaField("Anything the moderators should know", description="Needed for “something else”; up to "
+                         "500 characters.", validators=[Length(max=500, message="Use at most 500 characters.")])
 
 
 class MergeTopicForm(FlaskForm):

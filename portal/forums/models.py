@@ -184,6 +184,8 @@ class Post(db.Model):
     is_whisper: Mapped[bool] = mapped_column(default=False)
     is_official: Mapped[bool] = mapped_column(default=False)
     like_count: Mapped[int] = mapped_column(default=0)
+    # Hidden after enough flags (portal.moderation.flags) until a moderator decides: a placeholder for others.
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 

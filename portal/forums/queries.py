@@ -309,6 +309,7 @@ class StreamPost:
     is_official: bool
     like_count: int
     deleted_at: datetime | None
+    hidden_at: datetime | None
     author_name: str
     author_role: str
     author_org: str | None
@@ -321,7 +322,7 @@ class StreamPost:
 STAFF_ROLES = frozenset({Role.STAFF.value, Role.ADMIN.value})
 _STREAM_COLUMNS = (
     Post.id, Post.number, Post.user_id, Post.body_html, Post.created_at, Post.edited_at, Post.is_whisper,
-    Post.is_official, Post.like_count, Post.deleted_at, User.display_name, User.role, Organization.name,
+    Post.is_official, Post.like_count, Post.deleted_at, Post.hidden_at, User.display_name, User.role, Organization.name,
 )
 
 
@@ -337,7 +338,7 @@ def _stream_rows(*criteria: Any) -> sa.Select:
 
 
 def _stream_post(row: Any) -> StreamPost:
-    return StreamPost(*row[:11], str(row[11]), row[12])
+    return StreamPost(*row[:12], str(row[12]), row[13])
 
 
 def _page_of_posts(*criteria: Any) -> sa.Select:

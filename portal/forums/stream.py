@@ -30,10 +30,12 @@ from portal.permissions import (
     can_accept_answer,
     can_delete_post,
     can_edit_post,
+    can_flag_post,
     can_like_post,
     can_mark_official,
     can_reply,
     can_restore_post,
+    can_review_flags,
 )
 from portal.templating import format_datetime, relative_time, viewer_timezone
 
@@ -54,6 +56,8 @@ class Card(NamedTuple):
     is_whisper: bool
     is_official: bool
     deleted: bool
+    # hidden after flags, as this viewer sees it: "" (not hidden), "others", "author" (theirs) or "staff"
+    hidden: str
     like_count: int
     accepted: bool
     pinned_copy: bool
@@ -62,6 +66,7 @@ class Card(NamedTuple):
     edited_at: datetime | None
     tz: str  # the viewer's, for the full dates in tooltips
     # what the viewer may do (the routes check the same rules again)
+    flag: bool
     like: bool
     liked: bool
     quote: bool
@@ -76,6 +81,7 @@ class Card(NamedTuple):
     user_prefix: str
     reply_url: str
     unaccept_url: str
+    review_url: str
     site_name: str
 
 
@@ -88,6 +94,7 @@ class _Viewer(NamedTuple):
     accepting: bool
     official: bool
     restoring: bool
+    reviewing: bool
     tz: str
     now: datetime
 
@@ -104,6 +111,7 @@ def _viewer(topic: Topic) -> _Viewer:
         accepting=can_accept_answer(user, topic, category),
         official=can_mark_official(user),
         restoring=can_restore_post(user),
+        reviewing=can_review_flags(user),
         tz=viewer_timezone(),
         now=datetime.now(UTC),
     )
@@ -113,10 +121,14 @@ def _card(post: StreamPost, topic: Topic, viewer: _Viewer, liked: set[int], urls
           pinned_copy: bool) -> Card:
     user = viewer.user
     deleted = post.deleted_at is not None
+    hidden = ""
+    if post.hidden_at is not None:
+        hidden = "staff" if viewer.reviewing else "author" if viewer.signed_in and post.user_id == user.id else "others"
     if viewer.signed_in:
         editing = can_edit_post(user, post)
         rights = (
-            can_like_post(user, post),
+            can_flag_post(user, post) and not hidden,
+            can_like_post(user, post) and hidden in ("", "staff"),
             post.id in liked,
             viewer.replying,
             viewer.accepting and post.number > 1 and not post.is_whisper,
@@ -127,10 +139,11 @@ def _card(post: StreamPost, topic: Topic, viewer: _Viewer, liked: set[int], urls
             editing or post.user_id == user.id,
         )
     else:
-        rights = (False,) * 9
+        rights = (False,) * 10
     return Card(
         post.id, post.number, post.user_id, post.author_name, post.author_is_staff, post.author_org,
-        post.is_whisper, post.is_official, deleted, post.like_count, topic.accepted_post_id == post.id, pinned_copy,
+        post.is_whisper, post.is_official, deleted, hidden, post.like_count, topic.accepted_post_id == post.id,
+        pinned_copy,
         post.created_at, relative_time(post.created_at, viewer.now, viewer.tz), post.edited_at, viewer.tz,
         *rights, *urls,
     )
@@ -158,6 +171,7 @@ def post_cards(topic: Topic, posts: list[StreamPost], accepted: StreamPost | Non
         url_for("accounts.profile", user_id=0)[:-1],
         url_for("forums.reply", topic_id=topic.id),
         url_for("forums.unaccept", topic_id=topic.id),
+        url_for("moderation.review"),
         current_app.config["SITE_NAME"],
     )
 

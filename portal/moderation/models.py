@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import UTCDateTime, utcnow
+from portal.accounts.models import User
+from portal.db import UTCDateTime, str_enum, utcnow
 from portal.extensions import db
+from portal.forums.models import Post
 
 
 class AuditEntry(db.Model):
@@ -44,3 +47,79 @@ class AuditEntry(db.Model):
 @sa.event.listens_for(AuditEntry, "before_delete")
 def _entries_are_final(_mapper, _connection, entry: AuditEntry) -> None:
     raise RuntimeError(f"audit entry {entry.id} cannot be changed or deleted: the audit log is append-only")
+
+
+class FlagReason(enum.StrEnum):
+    SPAM = "spam"
+    OFF_TOPIC = "off_topic"
+    INAPPROPRIATE = "inappropriate"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return _REASON_LABELS[self]
+
+
+_REASON_LABELS = {
+    FlagReason.SPAM: "Spam",
+    FlagReason.OFF_TOPIC: "Off-topic",
+    FlagReason.INAPPROPRIATE: "Inappropriate",
+    FlagReason.OTHER: "Something else",
+}
+
+
+class ReviewStatus(enum.StrEnum):
+    PENDING = "pending"
+    AGREED = "agreed"
+    DISAGREED = "disagreed"
+
+
+class ReviewItem(db.Model):
+    """A post waiting for a moderator's decision, with the flags it collected meanwhile (one pending per post)."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        # One open item per post: a second flag joins it; after a decision a new flag opens a new one.
+        sa.Index("uq_review_items_pending_post", "post_id", unique=True,
+                 sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'")),
+        # The queue: pending items, oldest first.
+        sa.Index("ix_review_items_status_created", "status", "created_at"),
+        sa.Index("ix_review_items_author_status", "author_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    status: Mapped[ReviewStatus] = mapped_column(str_enum(ReviewStatus, 16), default=ReviewStatus.PENDING)
+    flag_count: Mapped[int] = mapped_column(default=0)
+    # Hiding the first post also took its topic out of the lists; a dismissal puts it back.
+    unlisted_topic: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution: Mapped[str] = mapped_column(sa.String(20), default="")
+
+    post: Mapped[Post] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
+    flags: Mapped[list[Flag]] = relationship(back_populates="review_item", order_by="Flag.created_at")
+
+
+class Flag(db.Model):
+    """One person telling the moderators what is wrong with a post; once per person per post."""
+
+    __tablename__ = "flags"
+    __table_args__ = (sa.UniqueConstraint("post_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    review_item_id: Mapped[int] = mapped_column(sa.ForeignKey("review_items.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[FlagReason] = mapped_column(str_enum(FlagReason, 20))
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
+    review_item: Mapped[ReviewItem] = relationship(back_populates="flags")

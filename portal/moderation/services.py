@@ -45,6 +45,8 @@ ACTIONS: dict[str, str] = {
     "post.accept": "Accepted an answer on someone's question",
     "post.unaccept": "Removed an accepted answer on someone's question",
     "email.retry": "Re-queued a failed email",
+    "flag.agree": "Agreed with flags on a post",
+    "flag.disagree": "Dismissed flags on a post",
 }
 
 TARGET_TYPES = {"user": "Person", "organization": "Organisation", "category": "Category", "topic": "Topic",

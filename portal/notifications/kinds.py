@@ -36,9 +36,10 @@ class Kind:
     default_email: EmailMode
     resolve: Callable[[Any], Target] = field(repr=False)
     group: str = "Forums"  # the heading it sits under on the settings page
+    nobody: str = "Someone"  # who the sentence names when there is no actor ("The moderators")
 
     def sentence(self, actor_name: str | None, subject: str) -> str:
-        who = actor_name or "Someone"
+        who = actor_name or self.nobody
         return f"{who} {self.verb} {subject}".strip()
 
 
@@ -46,11 +47,11 @@ KINDS: dict[str, Kind] = {}
 
 
 def register_kind(name: str, label: str, verb: str, default_email: EmailMode, resolve: Callable[[Any], Target],
-                  group: str = "Forums") -> Kind:
+                  group: str = "Forums", nobody: str = "Someone") -> Kind:
     """Add a kind of notification (once per name)."""
     if name in KINDS:
         raise ValueError(f"notification kind {name!r} is already registered")
-    kind = Kind(name, label, verb, default_email, resolve, group)
+    kind = Kind(name, label, verb, default_email, resolve, group, nobody)
     KINDS[name] = kind
     return kind
 

@@ -22,6 +22,7 @@ from portal.notifications.models import (
 )
 from portal.notifications.services import notify
 from portal.notifications.services.preferences import unsubscribe_token
+from portal.permissions import Role
 from tests.factories import login, make_category, make_organization, make_post, make_topic, make_user
 from tests.helpers import csrf_token
 from tests.notifications.helpers import mention, notifications_of
@@ -218,6 +219,10 @@ def settings_data(token, **overrides):
             "email_mentioned": "immediately", "email_quoted": "immediately", "email_replied": "digest",
             "email_answer_accepted": "immediately", "email_official_answer": "off", "email_new_topic": "digest",
             "email_posted": "off"}
+    from portal.notifications.kinds import KINDS
+
+    for name, kind in KINDS.items():  # kinds other features register (moderation's) keep their defaults
+        data.setdefault(f"email_{name}", kind.default_email.value)
     data.update(overrides)
     return data
 
@@ -314,7 +319,8 @@ def test_a_notification_about_what_one_can_no_longer_see_shows_no_title_or_excer
     moved, _ = replied_to(ann, 1, topic=make_topic(user=ann, title="Secret roadmap discussion"))
     deleted_topic = make_topic(user=ann, title="A reply that will be deleted")
     doomed = make_post(deleted_topic, make_user(), body="Soon gone: the excerpt must go too.")
-    forums.move_topic(moved, make_category(audience=Audience.ORGANIZATIONS, organizations=[acme]))
+    forums.move_topic(make_user(role=Role.STAFF), moved,
+                      make_category(audience=Audience.ORGANIZATIONS, organizations=[acme]))
     forums.delete_post(doomed.user, doomed)
     db.session.commit()
     login(client, ann)

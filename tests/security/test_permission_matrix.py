@@ -135,6 +135,13 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
     # staff
     ("GET", "/staff/queue"): row(SIGNIN, 403, 403, 200, 403, 200),
     ("GET", "/staff/audit"): row(SIGNIN, 403, 403, 200, 403, 200),
+    # moderation: flags and the review queue (the matrix's post is a customer's reply)
+    ("GET", "/p/<int:post_id>/flag"): row(SIGNIN, 403, 200, 200, 200, 200),
+    ("POST", "/p/<int:post_id>/flag"): row(SIGNIN, 403, 422, 422, 422, 422),
+    ("GET", "/moderation/review"): row(SIGNIN, 403, 403, 200, 403, 200),
+    ("POST", "/moderation/review/<int:item_id>/claim"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
+    ("POST", "/moderation/review/<int:item_id>/agree"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
+    ("POST", "/moderation/review/<int:item_id>/disagree"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
     # moderation: staff moderate customers (the target person is a customer)
     ("GET", "/moderation/people/<int:user_id>"): row(SIGNIN, 403, 403, 200, 403, 200),
     ("POST", "/moderation/people/<int:user_id>/suspend"): row(SIGNIN, 403, 403, 422, 403, 422),
@@ -165,6 +172,7 @@ MISSING: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/admin/users/<int:user_id>/role"): admin_only(404),
     ("POST", "/admin/users/<int:user_id>/suspend"): admin_only(404),
     ("GET", "/moderation/people/<int:user_id>"): row(SIGNIN, 404, 404, 404, 404, 404),
+    ("POST", "/moderation/review/<int:item_id>/claim"): row(SIGNIN, 403, 403, 404, 403, 404),
     ("POST", "/moderation/people/<int:user_id>/suspend"): row(SIGNIN, 404, 404, 404, 404, 404),
     ("GET", "/admin/organizations/<int:org_id>/edit"): admin_only(404),
     ("POST", "/admin/mail/<int:email_id>/retry"): admin_only(404),
@@ -206,7 +214,7 @@ def url_values(missing: bool) -> dict[str, str]:
     if missing:
         return {"user_id": "987654", "org_id": "987654", "email_id": "987654", "category_id": "987654",
                 "token": "not-a-real-token", "slug": "no-such-thing", "topic_id": "987654", "post_id": "987654",
-                "number": "1", "notification_id": "987654"}
+                "number": "1", "notification_id": "987654", "item_id": "987654"}
     target = make_user(display_name="Target Person")
     org = make_organization()
     # One slug serves /c/<slug> and /t/<slug>/<id>: the category's slug is the topic's.
@@ -220,7 +228,12 @@ def url_values(missing: bool) -> dict[str, str]:
     db.session.add(email)
     db.session.commit()
     notification = db.session.scalars(sa.select(Notification).where(Notification.user_id == topic.user_id)).one()
-    return {"notification_id": str(notification.id), "user_id": str(target.id), "org_id": str(org.id),
+    from portal.moderation.flags import flag_post
+
+    item_id = flag_post(make_user(), reply, "spam").review_item_id  # an open review item
+    db.session.commit()
+    return {"notification_id": str(notification.id), "item_id": str(item_id), "user_id": str(target.id),
+            "org_id": str(org.id),
             "email_id": str(email.id), "category_id": str(category.id), "token": "not-a-real-token", "slug": topic.slug,
             "topic_id": str(topic.id), "post_id": str(reply.id), "number": "2"}
 

@@ -1,0 +1,97 @@
+"""The staff review queue, where flagged posts are decided (flagging itself is on the post: forums.flag_views)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from portal.errors import RuleViolation
+from portal.extensions import db
+from portal.forums.queries import page_number
+from portal.moderation import bp
+from portal.moderation import flags as moderation
+from portal.moderation.forms import AgreeForm
+from portal.moderation.models import ReviewItem
+from portal.permissions import can_review_flags, require
+
+
+def _item_or_404(item_id: int) -> ReviewItem:
+    require(can_review_flags(current_user))
+    item = db.session.get(ReviewItem, item_id)
+    if item is None:
+        abort(404)
+    return item
+
+
+@bp.route("/review")
+@login_required
+def review():
+    """Pending flags grouped by post, oldest first, with the post, its author's history and every flag."""
+    require(can_review_flags(current_user))
+    mine = request.args.get("mine") == "1"
+    page = moderation.review_queue(page=page_number(request.args.get("page")), mine=mine, viewer=current_user)
+    items = [row[0] for row in page.items]
+    return render_template(
+        "moderation/review.html", page=page, mine=mine, flags=moderation.flags_of([i.id for i in items]),
+        histories=moderation.author_histories(list({i.author_id for i in items})), agree_form=AgreeForm(),
+    )
+
+
+def _back_to_queue():
+    return redirect(request.form.get("next") if request.form.get("next", "").startswith("/moderation/review")
+                    else url_for("moderation.review"))
+
+
+@bp.route("/review/<int:item_id>/claim", methods=["POST"])
+@login_required
+def claim(item_id: int):
+    item = _item_or_404(item_id)
+    claimed = request.form.get("claimed", "1") == "1"
+    try:
+        moderation.claim(current_user, item, claimed)
+    except RuleViolation as violation:
+        db.session.rollback()
+        flash(violation.message, "warning")
+    else:
+        db.session.commit()
+        flash("It's yours: colleagues see that you are on it." if claimed else "Given back to the queue.", "success")
+    return _back_to_queue()
+
+
+@bp.route("/review/<int:item_id>/agree", methods=["POST"])
+@login_required
+def agree(item_id: int):
+    item = _item_or_404(item_id)
+    form = AgreeForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(" ".join(errors), "danger")
+        return _back_to_queue()
+    days = None if form.duration.data == "forever" else int(form.duration.data)
+    try:
+        moderation.agree(current_user, item, action=form.action.data, reason=form.reason.data or "",
+                         suspend=bool(form.suspend.data), suspend_days=days)
+    except RuleViolation as violation:
+        db.session.rollback()
+        flash(violation.message, "danger")
+        return _back_to_queue()
+    db.session.commit()
+    done = "deleted" if form.action.data == "delete" else "hidden"
+    flash(f"Done: the post is {done}, the flaggers and the author are told"
+          f"{' and the author is suspended' if form.suspend.data else ''}.", "success")
+    return _back_to_queue()
+
+
+@bp.route("/review/<int:item_id>/disagree", methods=["POST"])
+@login_required
+def disagree(item_id: int):
+    item = _item_or_404(item_id)
+    try:
+        moderation.disagree(current_user, item)
+    except RuleViolation as violation:
+        db.session.rollback()
+        flash(violation.message, "warning")
+        return _back_to_queue()
+    db.session.commit()
+    flash("Flags dismissed: the post stays (shown again if it was hidden), and the flaggers are told.", "success")
+    return _back_to_queue()
