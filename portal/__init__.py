@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, ProductionConfig, config_from_env
 from portal.cache import install_invalidation
-from portal.db import install_sqlite_behaviour
+from portal.db import commit_read_only_requests, install_sqlite_behaviour
 from portal.errors import register_error_handlers
 from portal.extensions import csrf, db, limiter, login_manager
 from portal.security import register_security_headers
@@ -57,6 +57,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
 
     install_sqlite_behaviour()
     db.init_app(app)
+    commit_read_only_requests(app, db)
     if app.config.get("MIGRATIONS_ENABLED") or _loaded_by_the_cli():
         init_migrations(app)
     csrf.init_app(app)

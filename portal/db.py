@@ -127,3 +127,53 @@ def install_sqlite_behaviour() -> None:
     if not sa.event.contains(sa.engine.Engine, "connect", _sqlite_connect):
         sa.event.listen(sa.engine.Engine, "connect", _sqlite_connect)
         sa.event.listen(sa.engine.Engine, "begin", _sqlite_begin)
+
+
+# --- PostgreSQL: requests that only read end with COMMIT ---------------------------------------------------
+
+_WROTE = "portal_wrote"
+_READ_ONLY = ("SELECT", "SHOW")
+
+
+def _note_writes(conn, cursor, statement, parameters, context, executemany) -> None:
+    if not statement.lstrip()[:6].upper().startswith(_READ_ONLY):
+        conn.info[_WROTE] = True
+
+
+def _forget_writes(conn) -> None:
+    conn.info.pop(_WROTE, None)
+
+
+def commit_read_only_requests(app, db) -> None:
+    """On PostgreSQL, a request whose transaction only ran SELECTs ends it with COMMIT instead of ROLLBACK.
+
+    For such a transaction the two are the same, but psycopg forgets its prepared statements whenever it sees a
+    ROLLBACK, and PostgreSQL then plans the hot queries afresh on every request: 2 ms for the topic page's topic
+    with its category, people, read marker and watch levels, against 0.3 ms from the prepared plan. Any other
+    statement (a write, a savepoint), an error, or SQLite leaves the usual rollback alone.
+    """
+    if not sa.event.contains(sa.engine.Engine, "before_cursor_execute", _note_writes):
+        sa.event.listen(sa.engine.Engine, "before_cursor_execute", _note_writes)
+        sa.event.listen(sa.engine.Engine, "begin", _forget_writes)
+        sa.event.listen(sa.engine.Engine, "commit", _forget_writes)
+        sa.event.listen(sa.engine.Engine, "rollback", _forget_writes)
+
+    @app.teardown_appcontext
+    def _end_reads_with_commit(exc) -> None:  # runs before Flask-SQLAlchemy's session removal
+        if exc is not None or not db.session.registry.has():
+            return
+        session = db.session()
+        transaction = session.get_transaction()
+        if transaction is None:
+            return
+        # (Keyed by the engine and by the connection: the same connection twice.)
+        connections = {id(c[0]): c[0] for c in transaction._connections.values()}
+        if len(connections) != 1:
+            return
+        (conn,) = connections.values()
+        if conn.dialect.name != "postgresql" or conn.info.get(_WROTE):
+            return
+        try:
+            session.commit()
+        except sa.exc.SQLAlchemyError:  # the connection went away: removal will clean up
+            session.rollback()
