@@ -59,6 +59,13 @@ class Config:
     RESPONSE_TARGET_HOURS = env_int("RESPONSE_TARGET_HOURS", 24)
     # Moderation: flags from this many different people hide a post until a moderator decides.
     FLAG_HIDE_THRESHOLD = env_int("FLAG_HIDE_THRESHOLD", 3)
+    # Newcomer posting limits (portal/moderation/limits.py); staff and trusted customers are exempt.
+    NEW_ACCOUNT_HOURS = env_int("NEW_ACCOUNT_HOURS", 24)
+    POST_INTERVAL_SECONDS = env_int("POST_INTERVAL_SECONDS", 10)
+    NEW_USER_POST_INTERVAL_SECONDS = env_int("NEW_USER_POST_INTERVAL_SECONDS", 60)
+    NEW_USER_TOPICS_PER_DAY = env_int("NEW_USER_TOPICS_PER_DAY", 5)
+    DUPLICATE_POST_MINUTES = env_int("DUPLICATE_POST_MINUTES", 5)
+    TRUSTED_AFTER_POSTS = env_int("TRUSTED_AFTER_POSTS", 5)
 
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True
@@ -133,6 +140,10 @@ class DevelopmentConfig(Config):
 
 class TestingConfig(Config):
     TESTING = True
+    # Newcomer posting limits off (tests post quickly as new accounts); tests/moderation/test_limits.py turns
+    # them on with the defaults above.
+    POST_INTERVAL_SECONDS = NEW_USER_POST_INTERVAL_SECONDS = DUPLICATE_POST_MINUTES = 0
+    NEW_USER_TOPICS_PER_DAY = 10**6
     MIGRATIONS_ENABLED = True  # the suite builds its databases with flask_migrate.upgrade()
     SECRET_KEY = "testing-secret"
     # tests.conftest passes its own database; a server started for browser tests reads DATABASE_URL.

@@ -34,6 +34,7 @@ from portal.forums.forms import (
     TopicForm,
 )
 from portal.forums.models import Category, Post, PostRevision, Topic
+from portal.moderation.limits import check_posting_limits
 from portal.permissions import (
     can_accept_answer,
     can_delete_post,
@@ -246,6 +247,7 @@ def new_topic():
             form.category.errors = ["Choose a category from the list."]
         elif preview is None:
             try:
+                check_posting_limits(current_user, forums.check_body(form.body.data or ""), new_topic=True)
                 topic = forums.create_topic(current_user, category, form.title.data or "", form.body.data or "")
             except RuleViolation as violation:
                 db.session.rollback()
@@ -279,6 +281,7 @@ def reply(topic_id: int):
         if preview is None:
             try:
                 whisper = bool(form.whisper.data) and can_whisper(current_user)
+                check_posting_limits(current_user, forums.check_body(form.body.data or ""), new_topic=False)
                 post = forums.create_post(current_user, topic, form.body.data or "", whisper=whisper)
             except RuleViolation as violation:
                 db.session.rollback()
