@@ -12,7 +12,6 @@ from portal.db import utcnow
 from portal.errors import RuleViolation
 from portal.extensions import db
 from portal.forums.seed import seed_categories, seed_topics
-from portal.moderation.seed import seed_flags
 from portal.notifications.seed import last_notification_id, seed_watches, settle_demo_notifications
 from portal.permissions import Role
 
@@ -107,6 +106,8 @@ def seed_demo() -> tuple[int, int, int, int]:
     seed_watches()
     before = last_notification_id()
     topics_added = seed_topics()
+    from portal.moderation.seed import seed_flags  # on use: moderation imports the accounts services
+
     seed_flags()
     settle_demo_notifications(before)
     return orgs_added, users_added, categories_added, topics_added

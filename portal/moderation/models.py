@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.accounts.models import User
 from portal.db import UTCDateTime, str_enum, utcnow
 from portal.extensions import db
-from portal.forums.models import Post
+
+if TYPE_CHECKING:  # by name at run time: the services of accounts and forums import this module
+    from portal.accounts.models import User
+    from portal.forums.models import Post
 
 
 class AuditEntry(db.Model):
@@ -101,9 +103,9 @@ class ReviewItem(db.Model):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution: Mapped[str] = mapped_column(sa.String(20), default="")
 
-    post: Mapped[Post] = relationship()
-    author: Mapped[User] = relationship(foreign_keys=[author_id])
-    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
+    post: Mapped[Post] = relationship("Post")
+    author: Mapped[User] = relationship("User", foreign_keys=[author_id])
+    claimed_by: Mapped[User | None] = relationship("User", foreign_keys=[claimed_by_id])
     flags: Mapped[list[Flag]] = relationship(back_populates="review_item", order_by="Flag.created_at")
 
 
@@ -121,5 +123,5 @@ class Flag(db.Model):
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    user: Mapped[User] = relationship()
+    user: Mapped[User] = relationship("User")
     review_item: Mapped[ReviewItem] = relationship(back_populates="flags")

@@ -77,6 +77,18 @@ def recount_category(category_id: int | None) -> None:
     )
 
 
+def _recount_after_moving(*topics: Topic) -> None:
+    """Posts moved between these topics: their counters, their categories' counts and latest topics, from the rows."""
+    db.session.flush()
+    category_ids = {t.category_id for t in topics}
+    for topic in topics:
+        recount_topic(topic.id)
+    for category_id in category_ids:
+        recount_category(category_id)
+    refresh_last_topics(*category_ids)
+    db.session.expire_all()
+
+
 def _renumber(topic_id: int, ordered_post_ids: list[int]) -> dict[int, int]:
     """Give these posts (now all in the topic) the numbers 1, 2, … in this order; returns {post id: number}.
 
@@ -166,13 +178,7 @@ def merge_topics(actor: User, source: Topic, target: Topic, reason: str = "") ->
     source.accepted_post_id = None
     source.merged_into_id = target.id
     source.deleted_at = now
-    db.session.flush()
-    recount_topic(source.id)
-    recount_topic(target.id)
-    for category_id in {source.category_id, target.category_id}:
-        recount_category(category_id)
-    refresh_last_topics(source.category_id, target.category_id)
-    db.session.expire_all()
+    _recount_after_moving(source, target)
     record_action(actor, "topic.merge", target, reason=reason,
                   after={"merged_topic": source.title, "merged_topic_id": source.id, "posts_now": len(ordered)})
 
@@ -212,13 +218,7 @@ def split_topic(actor: User, source: Topic, post_ids: list[int], title: str, cat
     _notifications().posts_moved(wanted)
     if source.accepted_post_id in wanted:
         source.accepted_post_id = None
-    db.session.flush()
-    recount_topic(source.id)
-    recount_topic(new.id)
-    for category_id in {source.category_id, category.id}:
-        recount_category(category_id)
-    refresh_last_topics(source.category_id, category.id)
-    db.session.expire_all()
+    _recount_after_moving(source, new)
     record_action(actor, "topic.split", source, reason=reason,
                   after={"new_topic": title, "new_topic_id": new.id, "posts": len(posts)})
     return db.session.get(Topic, new.id)
