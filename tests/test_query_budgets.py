@@ -20,7 +20,7 @@ from portal.benchdata import delete_all, load
 from portal.db import utcnow
 from portal.extensions import db
 from portal.forums import services as forums
-from portal.forums.models import Category, Topic
+from portal.forums.models import Category, Post, Topic
 from portal.notifications.models import OutboxEmail, OutboxStatus
 from portal.notifications.services import send_email
 from portal.permissions import Role
@@ -77,6 +77,10 @@ BUDGETS: dict[str, Budget] = {
     "staff queue, filtered": Budget("/staff/queue?category=integrations&assignee=none", "admin", 5),
     # Audit log: viewer, count, the page of entries (actors and targets are labels on the rows); + the actor filtered.
     "audit log": Budget("/staff/audit", "admin", 3),
+    # Review queue: viewer, count, items (posts, topics, authors, claimers joined), flags, authors' posts, upheld.
+    "review queue": Budget("/moderation/review", "admin", 6),
+    # A person's moderation page: viewer, the person, recent posts with topics, counts.
+    "moderation person": Budget("/moderation/people/{customer_id}", "admin", 4),
     "audit log, filtered": Budget("/staff/audit?action=topic.pin&actor={staff_id}&from=2026-01-01", "admin", 4),
     # Notifications: viewer (with the bell), count, the page of rows with their actors.
     "notifications": Budget("/notifications", "customer", 3),
@@ -130,6 +134,16 @@ def add_threads(audit_entries: int) -> None:
     # their people or targets one by one.
     for i in range(audit_entries):
         forums.set_pinned(staff, topic, i % 2 == 0)
+    # Flagged posts, half of them claimed (more than a page of the review queue at the larger size).
+    from portal.moderation import flags
+
+    flagged = [p for p in db.session.scalars(sa.select(Post).where(Post.topic_id == topic.id, Post.number > 1))
+               if p.user_id != users[0].id][:audit_entries]
+    every_staff = db.session.scalars(sa.select(User).where(User.role.in_([Role.STAFF, Role.ADMIN]))).all()
+    for i, post in enumerate(flagged):
+        flag = flags.flag_post(users[0], post, "spam")
+        if i % 2:  # by different staff, so claimers loaded one by one would show
+            flags.claim(every_staff[i % len(every_staff)], flag.review_item)
     db.session.commit()
 
 

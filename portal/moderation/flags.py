@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from portal.accounts import services as accounts
 from portal.accounts.models import User
@@ -131,6 +132,7 @@ def review_queue(*, page: int = 1, mine: bool = False, viewer: Any = None) -> Pa
         .join(Post, Post.id == ReviewItem.post_id)
         .join(Topic, Topic.id == Post.topic_id)
         .join(User, User.id == ReviewItem.author_id)
+        .options(joinedload(ReviewItem.claimed_by))
         .where(*criteria)
         .order_by(ReviewItem.created_at, ReviewItem.id)
         .limit(ITEMS_PER_PAGE)
