@@ -302,6 +302,16 @@ def test_popular_topics_are_only_those_the_person_may_see_and_did_not_mute(app):
     assert mail.subject == "Your daily digest: 1 popular topic"
 
 
+def test_a_topic_the_person_was_told_about_is_not_popular_news_in_their_digest():
+    ann = digest_user(seen_days_ago=2)
+    n = waiting_for_digest(ann, "Rotating API tokens every 90 days")
+    mark_read(n)  # she read it in the app
+    db.session.commit()
+    # The busiest topic Ann may see, but she has already been told of it: the digest has nothing new.
+    assert send_digests(now=utcnow() + timedelta(minutes=1) if utcnow().hour >= 8 else utcnow().replace(hour=8)) == 0
+    assert digests_to(ann) == []
+
+
 # --- Unsubscribe tokens ----------------------------------------------------------------------------------------
 
 

@@ -257,7 +257,8 @@ def digest_content(user: Any, frequency: DigestFrequency, now: datetime) -> Dige
 
     period = timedelta(days=7 if frequency == DigestFrequency.WEEKLY else 1)
     since = max(now - period, user.last_seen_at or user.created_at)
-    shown = {n.topic_id for n in waiting if n.topic_id}
+    # A topic the person has already been told about (in this digest, an earlier one or the app) is no news.
+    told = sa.select(Notification.id).where(Notification.user_id == user.id, Notification.topic_id == Topic.id)
     muted_topics = sa.select(TopicWatch.topic_id).where(TopicWatch.user_id == user.id,
                                                         TopicWatch.level == WatchLevel.MUTED)
     muted_categories = sa.select(CategoryWatch.category_id).where(CategoryWatch.user_id == user.id,
@@ -268,8 +269,7 @@ def digest_content(user: Any, frequency: DigestFrequency, now: datetime) -> Dige
             Topic.context == TopicContext.FORUM, Topic.deleted_at.is_(None), Topic.created_at >= since,
             Topic.created_at <= now, Topic.user_id != user.id, Topic.post_count > 1,
             Topic.category_id.in_(visible_category_ids(user)),
-            Topic.id.not_in(muted_topics), Topic.category_id.not_in(muted_categories),
-            *((Topic.id.not_in(shown),) if shown else ()),
+            Topic.id.not_in(muted_topics), Topic.category_id.not_in(muted_categories), ~sa.exists(told),
         )
         .options(joinedload(Topic.category))
         .order_by(Topic.post_count.desc(), Topic.last_post_at.desc())
