@@ -66,6 +66,10 @@ class Config:
     NEW_USER_TOPICS_PER_DAY = env_int("NEW_USER_TOPICS_PER_DAY", 5)
     DUPLICATE_POST_MINUTES = env_int("DUPLICATE_POST_MINUTES", 5)
     TRUSTED_AFTER_POSTS = env_int("TRUSTED_AFTER_POSTS", 5)
+    # Pre-moderation (portal/moderation/approval.py): a customer's first posts, and a new account's posts with
+    # more links than this, wait for a moderator before anyone else sees them.
+    NEW_USER_APPROVAL_POSTS = env_int("NEW_USER_APPROVAL_POSTS", 1)
+    NEW_USER_MAX_LINKS = env_int("NEW_USER_MAX_LINKS", 2)
 
     # Sessions and cookies
     SESSION_COOKIE_HTTPONLY = True
@@ -144,6 +148,9 @@ class TestingConfig(Config):
     # them on with the defaults above.
     POST_INTERVAL_SECONDS = NEW_USER_POST_INTERVAL_SECONDS = DUPLICATE_POST_MINUTES = 0
     NEW_USER_TOPICS_PER_DAY = 10**6
+    # Pre-moderation off likewise; tests/moderation/test_approval.py turns it on.
+    NEW_USER_APPROVAL_POSTS = 0
+    NEW_USER_MAX_LINKS = 10**6
     MIGRATIONS_ENABLED = True  # the suite builds its databases with flask_migrate.upgrade()
     SECRET_KEY = "testing-secret"
     # tests.conftest passes its own database; a server started for browser tests reads DATABASE_URL.

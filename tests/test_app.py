@@ -273,6 +273,20 @@ def test_seed_demo_adds_threads_with_staff_answers_once(runner):
     assert count_rows(Topic) == 9
 
 
+def test_seed_demo_leaves_a_newcomers_first_posts_waiting_for_approval_once(runner):
+    from portal.forums.models import Post
+    from portal.moderation.models import ReviewItem, ReviewKind, ReviewStatus
+
+    runner.invoke(args=["seed-demo"])
+    runner.invoke(args=["seed-demo"])
+    held = [i for i in _all(ReviewItem) if i.kind == ReviewKind.APPROVAL]
+    assert [(i.status, bool(i.topic_id), i.title) for i in held] == [
+        (ReviewStatus.PENDING, True, None), (ReviewStatus.PENDING, False, "Where do I find the API reference for v3?")]
+    newcomer = held[0].author
+    assert newcomer.email == "rosa@initech.example" and newcomer.posts_awaiting_approval == 2
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Post).where(Post.user_id == newcomer.id)) == 0
+
+
 def test_demo_users_can_sign_in(runner, client):
     runner.invoke(args=["seed-demo"])
     token = csrf_token(client, "/signin")

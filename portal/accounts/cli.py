@@ -49,6 +49,8 @@ DEMO_USERS = [
     ("tess@example.org", "Tess Ibarra", Role.CUSTOMER, "", True),
     # Signed up to advertise: the demo's review queue has their posts (portal.moderation.seed).
     ("deals@bargains.example", "Best Deals Today", Role.CUSTOMER, "", True),
+    # Just joined: their first reply and first topic wait for approval in the review queue.
+    ("rosa@initech.example", "Rosa Novak", Role.CUSTOMER, "Support Analyst", True),
 ]
 
 DEMO_SIGN_INS = [
@@ -106,9 +108,10 @@ def seed_demo() -> tuple[int, int, int, int]:
     seed_watches()
     before = last_notification_id()
     topics_added = seed_topics()
-    from portal.moderation.seed import seed_flags  # on use: moderation imports the accounts services
+    from portal.moderation.seed import seed_flags, seed_held  # on use: moderation imports the accounts services
 
     seed_flags()
+    seed_held()
     settle_demo_notifications(before)
     return orgs_added, users_added, categories_added, topics_added
 

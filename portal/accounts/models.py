@@ -80,6 +80,9 @@ class User(UserMixin, db.Model):
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     suspended_reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    # Their posts held for a moderator's approval (portal.moderation.approval), kept in SQL by its services: the
+    # topic page and the menu look for them only when there are some.
+    posts_awaiting_approval: Mapped[int] = mapped_column(default=0, server_default="0")
     # Part of the session identity: changing it (password change or reset) signs out every other session.
     session_stamp: Mapped[str] = mapped_column(sa.String(32))
 

@@ -34,7 +34,9 @@ from portal.forums.forms import (
     TopicForm,
 )
 from portal.forums.models import Category, Post, PostRevision, Topic
+from portal.moderation import approval
 from portal.moderation.limits import check_posting_limits
+from portal.moderation.models import ReviewItem
 from portal.permissions import (
     can_accept_answer,
     can_delete_post,
@@ -183,6 +185,9 @@ def topic(slug: str, topic_id: int):
         "forums/topic.html", topic=topic, category=topic.category, posts=posts, cards=cards,
         accepted=accepted, accepted_card=accepted_card, last_read=last_read, reply_form=reply_form,
         first_unread=_first_unread(topic, last_read),
+        # The viewer's own replies waiting for approval, after the last post (no statement unless they have some).
+        held=approval.waiting_in_topic(current_user, topic) if posts.page == posts.pages else (),
+        reason_text=approval.reason_text,
     )
     if current_user.is_authenticated and highest_shown > last_read:
         # The read marker is the one write a GET makes. End the read transaction first: on SQLite a
@@ -248,16 +253,31 @@ def new_topic():
         elif preview is None:
             try:
                 check_posting_limits(current_user, forums.check_body(form.body.data or ""), new_topic=True)
-                topic = forums.create_topic(current_user, category, form.title.data or "", form.body.data or "")
+                topic = approval.submit_topic(current_user, category, form.title.data or "", form.body.data or "")
             except RuleViolation as violation:
                 db.session.rollback()
                 show_violation(form, violation)
             else:
                 db.session.commit()
+                if isinstance(topic, ReviewItem):
+                    return _held(topic)
                 flash("Your topic is posted.", "success")
                 return redirect(url_for("forums.topic", slug=topic.slug, topic_id=topic.id))
     status = FORM_ERROR_STATUS if form.errors or form.form_errors else 200
     return render_template("forums/new_topic.html", form=form, preview=preview), status
+
+
+def _held(item: ReviewItem):
+    """After posting something held for approval: say so, why, and what happens next."""
+    what = "reply" if item.topic_id else "topic"
+    flash(f"Thanks! Your {what} is waiting for a moderator's approval; you'll get a notification when it is up. "
+          f"{approval.reason_text(item)}", "info")
+    if item.topic is not None:
+        # It shows (to them) after the last post: on the last page.
+        last_page = max(1, -(-queries.stream_count(item.topic, current_user) // queries.POSTS_PER_PAGE))
+        return redirect(url_for("forums.topic", slug=item.topic.slug, topic_id=item.topic_id,
+                                page=last_page if last_page > 1 else None, _anchor=f"held-{item.id}"))
+    return redirect(url_for("moderation.my_pending", _anchor=f"held-{item.id}"))
 
 
 def _category_label(category: Category) -> str:
@@ -282,12 +302,14 @@ def reply(topic_id: int):
             try:
                 whisper = bool(form.whisper.data) and can_whisper(current_user)
                 check_posting_limits(current_user, forums.check_body(form.body.data or ""), new_topic=False)
-                post = forums.create_post(current_user, topic, form.body.data or "", whisper=whisper)
+                post = approval.submit_reply(current_user, topic, form.body.data or "", whisper=whisper)
             except RuleViolation as violation:
                 db.session.rollback()
                 show_violation(form, violation)
             else:
                 db.session.commit()
+                if isinstance(post, ReviewItem):
+                    return _held(post)
                 flash("Your whisper is posted: only staff see it." if post.is_whisper else "Your reply is posted.",
                       "success")
                 return _back_to(post)

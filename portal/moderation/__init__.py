@@ -1,6 +1,5 @@
-"""Moderation: the audit log of every moderation and admin action, and staff moderating people (suspensions).
-
-Flags, the review queue and new-user limits come next (issue 6).
+"""Moderation: the audit log of every moderation and admin action, staff moderating people (suspensions), flags
+and the review queue (flags), pre-moderation of newcomers' posts (approval) and newcomers' posting limits (limits).
 """
 
 from flask import Blueprint

@@ -22,7 +22,7 @@ from portal.extensions import db
 from portal.forums import services as forums
 from portal.forums.models import Post, Topic
 from portal.forums.services import categories as forums_categories
-from portal.moderation.models import Flag, FlagReason, ReviewItem, ReviewStatus
+from portal.moderation.models import Flag, FlagReason, ReviewItem, ReviewKind, ReviewStatus
 from portal.moderation.services import record_action
 from portal.pagination import Page
 from portal.permissions import can_flag_post, is_staff
@@ -122,17 +122,20 @@ def _hide_if_flagged_enough(post: Post, item: ReviewItem, now: datetime) -> bool
 
 
 def review_queue(*, page: int = 1, mine: bool = False, viewer: Any = None) -> Page:
-    """Pending review items, oldest first, with their posts, topics and authors (two statements)."""
+    """Pending review items (flagged posts and held ones), oldest first, with their posts, topics and authors
+    (two statements)."""
     criteria = [ReviewItem.status == ReviewStatus.PENDING]
     if mine and viewer is not None:
         criteria.append(ReviewItem.claimed_by_id == viewer.id)
     total = db.session.scalar(sa.select(sa.func.count(ReviewItem.id)).where(*criteria)) or 0
+    # Flag items have a post; held posts (approval) have none yet, only the topic they reply to or the category
+    # of the topic they start.
     rows = db.session.execute(
         sa.select(ReviewItem, Post, Topic, User)
-        .join(Post, Post.id == ReviewItem.post_id)
-        .join(Topic, Topic.id == Post.topic_id)
+        .outerjoin(Post, Post.id == ReviewItem.post_id)
+        .outerjoin(Topic, Topic.id == sa.func.coalesce(Post.topic_id, ReviewItem.topic_id))
         .join(User, User.id == ReviewItem.author_id)
-        .options(joinedload(ReviewItem.claimed_by))
+        .options(joinedload(ReviewItem.claimed_by), joinedload(ReviewItem.category))
         .where(*criteria)
         .order_by(ReviewItem.created_at, ReviewItem.id)
         .limit(ITEMS_PER_PAGE)
@@ -183,6 +186,8 @@ def claim(staff: User, item: ReviewItem, claimed: bool = True) -> None:
 
 
 def _decide(staff: User, item: ReviewItem, status: ReviewStatus, resolution: str, now: datetime) -> None:
+    if item.kind != ReviewKind.FLAGS:
+        raise RuleViolation("This post waits for approval: approve or reject it.")
     if item.status != ReviewStatus.PENDING:
         raise RuleViolation("This item was already decided.")
     if item.claimed_by_id not in (None, staff.id):

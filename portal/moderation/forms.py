@@ -16,3 +16,10 @@ class AgreeForm(FlaskForm):
     duration = SelectField("Suspend for", choices=SUSPEND_CHOICES, default="7")
     reason = TextAreaField("Reason (the author sees it at sign-in if suspended; kept in the audit log)",
                            validators=[Length(max=500, message="Use at most 500 characters.")])
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField("Reason (the author reads it in their notification)",
+                           validators=[Length(max=500, message="Use at most 500 characters.")])
+    suspend = BooleanField("Also suspend the author")
+    duration = SelectField("Suspend for", choices=SUSPEND_CHOICES, default="7")

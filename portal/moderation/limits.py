@@ -9,7 +9,8 @@ Staff, and customers with TRUSTED_AFTER_POSTS (5) posts that stand (neither dele
 past its first NEW_ACCOUNT_HOURS, are exempt: a day-old account cannot post its way out of the day's limits. The
 views call `check_posting_limits` in the posting transaction, before the post is made; a refusal comes back on
 the composer with everything typed kept. A person's own posts take turns (PostgreSQL: their user row's lock;
-SQLite: the write lock), so two tabs cannot both slip under a limit.
+SQLite: the write lock), so two tabs cannot both slip under a limit. Posts held for approval
+(portal.moderation.approval) count as posts here: being held lifts no limit.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from portal.db import utcnow
 from portal.errors import RuleViolation
 from portal.extensions import db
 from portal.forums.models import Post, Topic
+from portal.moderation.models import ReviewItem, ReviewKind, ReviewStatus
 from portal.permissions import is_staff
 from portal.templating import format_datetime
 
@@ -70,7 +72,12 @@ def check_posting_limits(user: Any, body: str, *, new_topic: bool, now: datetime
     new = is_new_account(user, now)
     tz = getattr(user, "timezone", None) or "UTC"
 
-    last = db.session.scalar(sa.select(sa.func.max(Post.created_at)).where(Post.user_id == user.id))
+    # Posts waiting for approval count like published ones: holding a post must not lift the limits.
+    held = sa.and_(ReviewItem.author_id == user.id, ReviewItem.kind == ReviewKind.APPROVAL)
+    last = max((t for t in (
+        db.session.scalar(sa.select(sa.func.max(Post.created_at)).where(Post.user_id == user.id)),
+        db.session.scalar(sa.select(sa.func.max(ReviewItem.created_at)).where(held)),
+    ) if t is not None), default=None)
     interval = timedelta(seconds=_setting("NEW_USER_POST_INTERVAL_SECONDS" if new else "POST_INTERVAL_SECONDS"))
     if last is not None and now - last < interval:
         wait = _seconds(interval - (now - last))
@@ -87,6 +94,14 @@ def check_posting_limits(user: Any, body: str, *, new_topic: bool, now: datetime
                Post.deleted_at.is_(None))
         .order_by(Post.created_at.desc()).limit(1)
     ).first()
+    if same is None:
+        same = db.session.execute(
+            sa.select(ReviewItem.created_at, sa.func.coalesce(Topic.title, ReviewItem.title).label("title"))
+            .outerjoin(Topic, Topic.id == ReviewItem.topic_id)
+            .where(held, ReviewItem.body == body, ReviewItem.created_at > now - timedelta(minutes=minutes),
+                   ReviewItem.status.in_([ReviewStatus.PENDING, ReviewStatus.REJECTED]))
+            .order_by(ReviewItem.created_at.desc()).limit(1)
+        ).first()
     if same is not None:
         again = format_datetime(same.created_at + timedelta(minutes=minutes), tz)
         raise RuleViolation(
@@ -95,10 +110,14 @@ def check_posting_limits(user: Any, body: str, *, new_topic: bool, now: datetime
 
     if new_topic and new:
         per_day = _setting("NEW_USER_TOPICS_PER_DAY")
-        recent = list(db.session.scalars(
-            sa.select(Topic.created_at).where(Topic.user_id == user.id, Topic.created_at > now - timedelta(days=1))
-            .order_by(Topic.created_at)
-        ))
+        day_ago = now - timedelta(days=1)
+        recent = sorted([
+            *db.session.scalars(
+                sa.select(Topic.created_at).where(Topic.user_id == user.id, Topic.created_at > day_ago)),
+            *db.session.scalars(sa.select(ReviewItem.created_at).where(
+                held, ReviewItem.category_id.is_not(None), ReviewItem.status == ReviewStatus.PENDING,
+                ReviewItem.created_at > day_ago)),
+        ])
         if len(recent) >= per_day:
             when = format_datetime(recent[len(recent) - per_day] + timedelta(days=1), tz)
             raise RuleViolation(

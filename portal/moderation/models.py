@@ -14,7 +14,7 @@ from portal.extensions import db
 
 if TYPE_CHECKING:  # by name at run time: the services of accounts and forums import this module
     from portal.accounts.models import User
-    from portal.forums.models import Post
+    from portal.forums.models import Category, Post, Topic
 
 
 class AuditEntry(db.Model):
@@ -72,12 +72,32 @@ _REASON_LABELS = {
 
 class ReviewStatus(enum.StrEnum):
     PENDING = "pending"
-    AGREED = "agreed"
-    DISAGREED = "disagreed"
+    AGREED = "agreed"  # flags: the moderators agreed
+    DISAGREED = "disagreed"  # flags: dismissed
+    APPROVED = "approved"  # a held post: published
+    REJECTED = "rejected"  # a held post: not published, the author told why
+    WITHDRAWN = "withdrawn"  # a held post its author took back before anyone decided
+
+
+class ReviewKind(enum.StrEnum):
+    FLAGS = "flags"  # a published post that members flagged
+    APPROVAL = "approval"  # a newcomer's post held before anyone sees it (portal.moderation.approval)
+
+
+class HoldReason(enum.StrEnum):
+    FIRST_POSTS = "first_posts"
+    LINKS = "links"
 
 
 class ReviewItem(db.Model):
-    """A post waiting for a moderator's decision, with the flags it collected meanwhile (one pending per post)."""
+    """Something waiting for a moderator's decision, oldest first in one queue.
+
+    - kind `flags`: a published post, with the flags it collected meanwhile (one pending item per post);
+    - kind `approval`: a newcomer's post held before anyone sees it. It is not a Post yet: the text waits here
+      (as typed, and rendered once at write time), with the topic it replies to or the category and title of
+      the topic it starts. Approving it creates the post then (numbered, counted and notified as any other);
+      rejecting it creates nothing, so no counter, list, feed, search index or notification ever saw it.
+    """
 
     __tablename__ = "review_items"
     __table_args__ = (
@@ -87,12 +107,28 @@ class ReviewItem(db.Model):
         # The queue: pending items, oldest first.
         sa.Index("ix_review_items_status_created", "status", "created_at"),
         sa.Index("ix_review_items_author_status", "author_id", "status"),
+        # A held reply's topic (the author sees it there) and the foreign keys' deletes.
+        sa.Index("ix_review_items_topic_id", "topic_id"),
+        sa.Index("ix_review_items_category_id", "category_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    post_id: Mapped[int] = mapped_column(sa.ForeignKey("posts.id", ondelete="CASCADE"))
+    kind: Mapped[ReviewKind] = mapped_column(str_enum(ReviewKind, 16), default=ReviewKind.FLAGS,
+                                             server_default=ReviewKind.FLAGS.value)
+    # Flags: the post. Approval: empty until approved, then the post it became.
+    post_id: Mapped[int | None] = mapped_column(sa.ForeignKey("posts.id", ondelete="CASCADE"))
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     status: Mapped[ReviewStatus] = mapped_column(str_enum(ReviewStatus, 16), default=ReviewStatus.PENDING)
+    # Approval only: a reply to `topic_id`, or a new topic titled `title` in `category_id`.
+    topic_id: Mapped[int | None] = mapped_column(sa.ForeignKey("topics.id", ondelete="CASCADE"))
+    category_id: Mapped[int | None] = mapped_column(sa.ForeignKey("categories.id", ondelete="CASCADE"))
+    title: Mapped[str | None] = mapped_column(sa.String(150))
+    body: Mapped[str | None] = mapped_column(sa.Text)
+    body_html: Mapped[str | None] = mapped_column(sa.Text)
+    hold_reason: Mapped[str] = mapped_column(sa.String(20), default="", server_default="")
+    link_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # What the moderator told the author (a rejection's reason).
+    note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     flag_count: Mapped[int] = mapped_column(default=0)
     # Hiding the first post also took its topic out of the lists; a dismissal puts it back.
     unlisted_topic: Mapped[bool] = mapped_column(default=False)
@@ -103,7 +139,9 @@ class ReviewItem(db.Model):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution: Mapped[str] = mapped_column(sa.String(20), default="")
 
-    post: Mapped[Post] = relationship("Post")
+    post: Mapped[Post | None] = relationship("Post")
+    topic: Mapped[Topic | None] = relationship("Topic")
+    category: Mapped[Category | None] = relationship("Category")
     author: Mapped[User] = relationship("User", foreign_keys=[author_id])
     claimed_by: Mapped[User | None] = relationship("User", foreign_keys=[claimed_by_id])
     flags: Mapped[list[Flag]] = relationship(back_populates="review_item", order_by="Flag.created_at")

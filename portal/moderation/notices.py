@@ -47,6 +47,33 @@ POST_RESTORED = register_kind(
 )
 
 
+def _held_target(item: Any) -> Target:
+    """A held post that was not published: the author's page of held posts, where its text and the reason wait."""
+    subject = item.topic.title if item.topic_id is not None and item.topic is not None else (item.title or "")
+    return Target(url=f"{path_for('moderation.my_pending')}#held-{item.id}", subject=subject,
+                  excerpt=f"Reason: {item.note}" if item.note else "")
+
+
+POST_APPROVED = register_kind(
+    "post_approved", "A moderator approves your post", "— a moderator approved your post; everyone sees it now in",
+    EmailMode.IMMEDIATELY, post_target, group="Moderation", nobody="Good news",
+)
+POST_REJECTED = register_kind(
+    "post_rejected", "A moderator does not approve your post",
+    "— a moderator did not approve your post, and says why (your text is kept on your page of posts waiting, "
+    "to edit and post again). Post in", EmailMode.IMMEDIATELY, _held_target, group="Moderation",
+    nobody="Sorry",
+)
+
+
+def post_approved(item: Any, post: Any) -> None:
+    notify(item.author, POST_APPROVED.name, post)
+
+
+def post_rejected(item: Any) -> None:
+    notify(item.author, POST_REJECTED.name, item)
+
+
 def post_hidden(post: Any) -> None:
     notify(post.user, POST_HIDDEN.name, post)
 

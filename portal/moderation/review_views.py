@@ -1,4 +1,5 @@
-"""The staff review queue, where flagged posts are decided (flagging itself is on the post: forums.flag_views)."""
+"""The staff review queue, where flagged posts and newcomers' held posts are decided (flagging itself is on the
+post: forums.flag_views), and the author's page of their held posts."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from flask_login import current_user, login_required
 from portal.errors import RuleViolation
 from portal.extensions import db
 from portal.forums.queries import page_number
-from portal.moderation import bp
+from portal.moderation import approval, bp
 from portal.moderation import flags as moderation
-from portal.moderation.forms import AgreeForm
+from portal.moderation.forms import AgreeForm, RejectForm
 from portal.moderation.models import ReviewItem
 from portal.permissions import can_review_flags, require
 
@@ -26,7 +27,8 @@ def _item_or_404(item_id: int) -> ReviewItem:
 @bp.route("/review")
 @login_required
 def review():
-    """Pending flags grouped by post, oldest first, with the post, its author's history and every flag."""
+    """Pending flags grouped by post, and newcomers' posts held for approval, oldest first, with the post, its
+    author's history and every flag."""
     require(can_review_flags(current_user))
     mine = request.args.get("mine") == "1"
     page = moderation.review_queue(page=page_number(request.args.get("page")), mine=mine, viewer=current_user)
@@ -34,6 +36,7 @@ def review():
     return render_template(
         "moderation/review.html", page=page, mine=mine, flags=moderation.flags_of([i.id for i in items]),
         histories=moderation.author_histories(list({i.author_id for i in items})), agree_form=AgreeForm(),
+        staff_reason=approval.staff_reason,
     )
 
 
@@ -95,3 +98,70 @@ def disagree(item_id: int):
     db.session.commit()
     flash("Flags dismissed: the post stays (shown again if it was hidden), and the flaggers are told.", "success")
     return _back_to_queue()
+
+
+@bp.route("/review/<int:item_id>/approve", methods=["POST"])
+@login_required
+def approve(item_id: int):
+    item = _item_or_404(item_id)
+    try:
+        approval.approve(current_user, item)
+    except RuleViolation as violation:
+        db.session.rollback()
+        flash(violation.message, "warning")
+        return _back_to_queue()
+    db.session.commit()
+    flash("Approved: the post is up, and its author is told.", "success")
+    return _back_to_queue()
+
+
+@bp.route("/review/<int:item_id>/reject", methods=["POST"])
+@login_required
+def reject(item_id: int):
+    item = _item_or_404(item_id)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(" ".join(errors), "danger")
+        return _back_to_queue()
+    days = None if form.duration.data == "forever" else int(form.duration.data)
+    try:
+        approval.reject(current_user, item, reason=form.reason.data or "", suspend=bool(form.suspend.data),
+                        suspend_days=days)
+    except RuleViolation as violation:
+        db.session.rollback()
+        flash(violation.message, "danger")
+        return _back_to_queue()
+    db.session.commit()
+    flash(f"Rejected: nothing was published, and the author is told why"
+          f"{' and suspended' if form.suspend.data else ''}.", "success")
+    return _back_to_queue()
+
+
+# --- The author's side ---------------------------------------------------------------------------------------
+
+
+@bp.route("/waiting")
+@login_required
+def my_pending():
+    """The signed-in person's posts held for approval: waiting ones with the reason, then decided ones (a rejected
+    one with the moderator's reason and its text, to post again)."""
+    return render_template("moderation/my_pending.html", items=approval.my_items(current_user),
+                           reason_text=approval.reason_text)
+
+
+@bp.route("/waiting/<int:item_id>/withdraw", methods=["POST"])
+@login_required
+def withdraw(item_id: int):
+    item = db.session.get(ReviewItem, item_id)
+    if item is None or item.author_id != current_user.id:
+        abort(404)
+    try:
+        approval.withdraw(current_user, item)
+    except RuleViolation as violation:
+        db.session.rollback()
+        flash(violation.message, "warning")
+    else:
+        db.session.commit()
+        flash("Withdrawn: nobody will see it. Its text stays on this page.", "success")
+    return redirect(url_for("moderation.my_pending"))

@@ -47,6 +47,8 @@ ACTIONS: dict[str, str] = {
     "email.retry": "Re-queued a failed email",
     "flag.agree": "Agreed with flags on a post",
     "flag.disagree": "Dismissed flags on a post",
+    "post.approve": "Approved a newcomer's post",
+    "post.reject": "Rejected a newcomer's post",
 }
 
 TARGET_TYPES = {"user": "Person", "organization": "Organisation", "category": "Category", "topic": "Topic",

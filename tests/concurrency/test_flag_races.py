@@ -40,3 +40,39 @@ def test_concurrent_flags_hide_a_post_once_and_tell_its_author_once(concurrent_s
         hidden_notes = db.session.scalar(sa.select(sa.func.count(Notification.id)).where(
             Notification.user_id == author_id, Notification.kind == "post_hidden"))
         assert hidden_notes == 1
+
+
+def test_moderators_approving_one_held_post_at_once_publish_it_once(concurrent_server):
+    from portal.accounts.models import User
+    from portal.moderation import approval
+    from portal.moderation.models import HoldReason
+    from portal.permissions import Role
+
+    moderators = 8
+    with concurrent_server.app().app_context():
+        topic = make_topic(title="A thread a newcomer replies to")
+        newbie = make_user()
+        item = approval.hold_post(newbie, "My first reply, held.", "<p>My first reply, held.</p>",
+                                  HoldReason.FIRST_POSTS, 0, topic_id=topic.id)
+        db.session.commit()
+        item_id, topic_id, author_id = item.id, topic.id, newbie.id
+        emails = [make_user(role=Role.STAFF).email for _ in range(moderators)]
+    path = f"/moderation/review/{item_id}/approve"
+
+    def approve(client, token):
+        return client.post(path, {"csrf_token": token})
+
+    responses = run_together(moderators, prepare=_signed_in_client_factory(concurrent_server, emails,
+                                                                           "/moderation/review"),
+                             act=approve, base_url=concurrent_server.url)
+
+    assert_no_server_errors(responses)
+    assert statuses(responses) == {302: moderators}, statuses(responses)
+    with concurrent_server.app().app_context():
+        posts = db.session.scalars(sa.select(Post).where(Post.topic_id == topic_id, Post.user_id == author_id)).all()
+        assert len(posts) == 1 and posts[0].number == 2
+        assert db.session.get(ReviewItem, item_id).post_id == posts[0].id
+        assert db.session.get(User, author_id).posts_awaiting_approval == 0
+        approved_notes = db.session.scalar(sa.select(sa.func.count(Notification.id)).where(
+            Notification.user_id == author_id, Notification.kind == "post_approved"))
+        assert approved_notes == 1

@@ -142,6 +142,13 @@ MATRIX: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/moderation/review/<int:item_id>/claim"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
     ("POST", "/moderation/review/<int:item_id>/agree"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
     ("POST", "/moderation/review/<int:item_id>/disagree"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
+    # the matrix's item is a flag item: approving or rejecting it is refused with a message, back on the queue
+    ("POST", "/moderation/review/<int:item_id>/approve"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
+    ("POST", "/moderation/review/<int:item_id>/reject"): row(SIGNIN, 403, 403, REDIRECT, 403, REDIRECT),
+    # one's own held posts: anyone signed in (suspended and unconfirmed people too, to read a decision)
+    ("GET", "/moderation/waiting"): signed_in(200),
+    # someone else's held post: not found, whoever asks
+    ("POST", "/moderation/waiting/<int:item_id>/withdraw"): signed_in(404),
     # moderation: staff moderate customers (the target person is a customer)
     ("GET", "/moderation/people/<int:user_id>"): row(SIGNIN, 403, 403, 200, 403, 200),
     ("POST", "/moderation/people/<int:user_id>/suspend"): row(SIGNIN, 403, 403, 422, 403, 422),
@@ -173,6 +180,9 @@ MISSING: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/admin/users/<int:user_id>/suspend"): admin_only(404),
     ("GET", "/moderation/people/<int:user_id>"): row(SIGNIN, 404, 404, 404, 404, 404),
     ("POST", "/moderation/review/<int:item_id>/claim"): row(SIGNIN, 403, 403, 404, 403, 404),
+    ("POST", "/moderation/review/<int:item_id>/approve"): row(SIGNIN, 403, 403, 404, 403, 404),
+    ("POST", "/moderation/review/<int:item_id>/reject"): row(SIGNIN, 403, 403, 404, 403, 404),
+    ("POST", "/moderation/waiting/<int:item_id>/withdraw"): signed_in(404),
     ("POST", "/moderation/people/<int:user_id>/suspend"): row(SIGNIN, 404, 404, 404, 404, 404),
     ("GET", "/admin/organizations/<int:org_id>/edit"): admin_only(404),
     ("POST", "/admin/mail/<int:email_id>/retry"): admin_only(404),
