@@ -79,6 +79,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     )
     from portal.forums import views as forum_views  # noqa: F401
     from portal.forums.cli import rebake_command
+    from portal.moderation import notices as moderation_notices  # noqa: F401  (its notification kinds: see below)
     from portal.moderation import review_views as moderation_review_views  # noqa: F401  (registers its routes)
     from portal.moderation import views as moderation_views  # noqa: F401
     from portal.notifications import views as notification_views  # noqa: F401  (registers notifications' routes)
@@ -86,6 +87,8 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     from portal.notifications.services import install_session_hooks, take_committed_ids
     from portal.notifications.worker import deliver_due
 
+    # moderation_notices registers moderation's notification kinds in every worker, not only in those that have
+    # moderated: any page may list a moderation notification another worker sent.
     app.register_blueprint(main.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(notifications.bp)

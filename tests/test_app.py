@@ -164,6 +164,20 @@ def test_production_starts_with_a_real_secret_key():
     assert result.returncode == 0, result.stderr
 
 
+def test_a_fresh_worker_knows_every_notification_kind_before_anything_sends_one():
+    # A gunicorn worker that has never moderated still lists the moderators' notifications (another worker sent
+    # them): their kinds must be registered when the app is made, not when a moderation service first runs.
+    code = ("from config import TestingConfig; from portal import create_app; create_app(TestingConfig); "
+            "from portal.notifications.kinds import KINDS; print(' '.join(sorted(KINDS)))")
+    env = {**os.environ, "DATABASE_URL": "sqlite://"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    kinds = set(result.stdout.split())
+    assert {"post_approved", "post_rejected", "post_hidden", "flag_upheld", "post_removed_warned",
+            "mentioned", "replied"} <= kinds
+
+
 def test_database_url_uses_psycopg_for_postgres(monkeypatch):
     from config import database_url
 

@@ -64,6 +64,8 @@ BUDGETS: dict[str, Budget] = {
     "topic, signed in": Budget("/t/{topic_slug}/{topic_id}", "customer", 4),
     "topic, staff": Budget("/t/{topic_slug}/{topic_id}", "admin", 4),
     "topic page 2, signed in": Budget("/t/{topic_slug}/{topic_id}?page=2", "customer", 4),
+    # The last page, for a viewer with replies waiting for approval there: + those replies.
+    "topic last page, author of held replies": Budget("/t/{topic_slug}/{topic_id}?page=3", "customer", 5),
     "solved question, signed in": Budget("/t/{question_slug}/{question_id}", "customer", 5),
     "new topic form": Budget("/new", "customer", 3),
     # Search: categories for the form, count, the page of posts (topics, categories, authors joined), snippets.
@@ -77,7 +79,8 @@ BUDGETS: dict[str, Budget] = {
     "staff queue, filtered": Budget("/staff/queue?category=integrations&assignee=none", "admin", 5),
     # Audit log: viewer, count, the page of entries (actors and targets are labels on the rows); + the actor filtered.
     "audit log": Budget("/staff/audit", "admin", 3),
-    # Review queue: viewer, count, items (posts, topics, authors, claimers joined), flags, authors' posts, upheld.
+    # Review queue: viewer, count, items (posts, topics, authors, claimers, held topics' categories joined), flags,
+    # authors' posts, upheld.
     "review queue": Budget("/moderation/review", "admin", 6),
     # A person's moderation page: viewer, the person, recent posts with topics, counts.
     "moderation person": Budget("/moderation/people/{customer_id}", "admin", 4),
@@ -144,6 +147,15 @@ def add_threads(audit_entries: int) -> None:
         flag = flags.flag_post(users[0], post, "spam")
         if i % 2:  # by different staff, so claimers loaded one by one would show
             flags.claim(every_staff[i % len(every_staff)], flag.review_item)
+    # Newcomers' posts held for approval, replies and new topics in turn (the viewer wrote some: the topic's last
+    # page then shows theirs).
+    from portal.moderation.approval import hold_post
+    from portal.moderation.models import HoldReason
+
+    for i in range(audit_entries):
+        where = ({"topic_id": topic.id} if i % 2 else
+                 {"category_id": by_slug["integrations"].id, "title": f"A held topic number {i}"})
+        hold_post(users[i % 5], f"Held post {i}.", f"<p>Held post {i}.</p>", HoldReason.FIRST_POSTS, 0, **where)
     db.session.commit()
 
 

@@ -200,14 +200,17 @@ def _decide(staff: User, item: ReviewItem, status: ReviewStatus, resolution: str
 
 
 def agree(staff: User, item: ReviewItem, *, action: str, reason: str = "", suspend_days: int | None = None,
-          suspend: bool = False, now: datetime | None = None) -> None:
-    """The flags were right: hide the post (or delete it); optionally suspend its author. Everyone is told."""
+          suspend: bool = False, warn: bool = False, now: datetime | None = None) -> None:
+    """The flags were right: hide the post (or delete it); optionally warn or suspend its author, with a reason
+    they read. Everyone is told."""
     if action not in ("hide", "delete"):
         raise RuleViolation("Choose to hide or delete the post.", field="action")
     now = now or utcnow()
     post = item.post
     author = item.author
     reason = (reason or "").strip()
+    if warn and not reason:
+        raise RuleViolation("Write the warning: the author reads it in their notification.", field="reason")
     if suspend:
         if not reason:
             raise RuleViolation("Give the reason for the suspension: the author sees it at sign-in.", field="reason")
@@ -220,9 +223,12 @@ def agree(staff: User, item: ReviewItem, *, action: str, reason: str = "", suspe
         post.hidden_at = now
         db.session.flush()
     record_action(staff, "flag.agree", post, reason=reason, after={"action": action, "flags": item.flag_count})
+    if warn:
+        record_action(staff, "user.warn", author, reason=reason, after={"post_id": post.id})
     if suspend:
         accounts.suspend_user(staff, author, reason, suspend_days)
-    _events().flags_agreed(item, action, suspended=suspend)
+    # The author reads the reason when it was written for them (a warning, or a suspension's).
+    _events().flags_agreed(item, action, suspended=suspend, note=reason if warn or suspend else "")
 
 
 def disagree(staff: User, item: ReviewItem, *, now: datetime | None = None) -> None:

@@ -12,9 +12,10 @@ from portal.accounts.forms import SUSPEND_CHOICES, options
 class AgreeForm(FlaskForm):
     action = RadioField("The post", choices=options([("hide", "Keep it hidden"), ("delete", "Delete it")]),
                         default="hide")
+    warn = BooleanField("Warn the author")
     suspend = BooleanField("Also suspend the author")
     duration = SelectField("Suspend for", choices=SUSPEND_CHOICES, default="7")
-    reason = TextAreaField("Reason (the author sees it at sign-in if suspended; kept in the audit log)",
+    reason = TextAreaField("Reason (the author reads it if warned or suspended; kept in the audit log)",
                            validators=[Length(max=500, message="Use at most 500 characters.")])
 
 

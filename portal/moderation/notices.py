@@ -7,6 +7,7 @@ bare "your post was moderated".
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from portal.notifications.kinds import Target, path_for, post_target, register_kind
@@ -78,10 +79,34 @@ def post_hidden(post: Any) -> None:
     notify(post.user, POST_HIDDEN.name, post)
 
 
-def flags_agreed(item: Any, action: str, suspended: bool) -> None:
+@dataclass(frozen=True)
+class ModeratorNote:
+    """A moderator's words to an author about one of their posts."""
+
+    item: Any
+    note: str
+
+
+def _warning_target(note: ModeratorNote) -> Target:
+    base = _review_target(note.item)
+    return Target(url=base.url, subject=base.subject, excerpt=f"The moderator's words: {note.note}",
+                  topic_id=base.topic_id, post_id=base.post_id, post_number=base.post_number)
+
+
+POST_REMOVED_WITH_NOTE = register_kind(
+    "post_removed_warned", "A moderator removes your post and writes to you",
+    "— a moderator agreed with members' flags, removed your post and wrote to you about it (below). Post in",
+    EmailMode.IMMEDIATELY, _warning_target, group="Moderation",
+)
+
+
+def flags_agreed(item: Any, action: str, suspended: bool, note: str = "") -> None:
     flaggers = {flag.user: FLAG_UPHELD.name for flag in item.flags}
     notify_many(flaggers, item, None)
-    notify(item.author, POST_REMOVED.name, item)
+    if note:
+        notify(item.author, POST_REMOVED_WITH_NOTE.name, ModeratorNote(item, note))
+    else:
+        notify(item.author, POST_REMOVED.name, item)
 
 
 def flags_dismissed(item: Any, was_hidden: bool) -> None:

@@ -73,15 +73,15 @@ def agree(item_id: int):
     days = None if form.duration.data == "forever" else int(form.duration.data)
     try:
         moderation.agree(current_user, item, action=form.action.data, reason=form.reason.data or "",
-                         suspend=bool(form.suspend.data), suspend_days=days)
+                         suspend=bool(form.suspend.data), suspend_days=days, warn=bool(form.warn.data))
     except RuleViolation as violation:
         db.session.rollback()
         flash(violation.message, "danger")
         return _back_to_queue()
     db.session.commit()
     done = "deleted" if form.action.data == "delete" else "hidden"
-    flash(f"Done: the post is {done}, the flaggers and the author are told"
-          f"{' and the author is suspended' if form.suspend.data else ''}.", "success")
+    extra = " and the author is suspended" if form.suspend.data else " and the author warned" if form.warn.data else ""
+    flash(f"Done: the post is {done}, the flaggers and the author are told{extra}.", "success")
     return _back_to_queue()
 
 

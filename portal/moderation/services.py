@@ -21,6 +21,7 @@ ACTIONS: dict[str, str] = {
     "user.organization": "Changed a person's organisation",
     "user.suspend": "Suspended a person",
     "user.unsuspend": "Lifted a suspension",
+    "user.warn": "Warned a person about a post",
     "organization.create": "Created an organisation",
     "organization.update": "Edited an organisation",
     "category.create": "Created a category",

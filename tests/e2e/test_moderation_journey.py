@@ -63,7 +63,7 @@ def test_three_flags_hide_spam_and_staff_suspend_its_author_from_the_queue(live_
     item.get_by_label("Delete it").check()
     item.get_by_label(f"Also suspend Spammer {tag}").check()
     item.get_by_label("Suspend for").select_option("30")
-    item.get_by_label("Reason (shown to the author if suspended").fill("Advertising links in support threads")
+    item.get_by_label("Reason (the author reads it if warned or suspended").fill("Advertising links in support threads")
     item.get_by_role("button", name="Agree", exact=True).click()
     expect(page.get_by_text("the author is suspended")).to_be_visible()
     sign_out(page)

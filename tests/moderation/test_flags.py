@@ -112,9 +112,35 @@ def test_agreeing_deletes_or_keeps_hidden_suspends_and_tells_everyone(spam, staf
     assert post.deleted_at is not None and author.is_suspended
     assert author.suspended_reason == "Advertising in several threads"
     assert all(notes_of(f) == ["flag_upheld"] for f in flaggers)
-    assert notes_of(author) == ["post_hidden", "post_removed"]
+    assert notes_of(author) == ["post_hidden", "post_removed_warned"]  # a suspension's reason reaches them
     actions = db.session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert actions == ["post.delete", "flag.agree", "user.suspend"]
+
+
+def test_agreeing_with_a_warning_tells_the_author_the_moderators_words(spam, staff):
+    flag_thrice(spam)
+    item = db.session.scalars(sa.select(ReviewItem)).one()
+    with pytest.raises(RuleViolation, match="Write the warning"):
+        moderation.agree(staff, item, action="hide", warn=True, reason=" ")
+    db.session.rollback()
+    moderation.agree(staff, reload(item), action="hide", warn=True, reason="Please keep offers out of threads.")
+    db.session.commit()
+    author = reload(spam.user)
+    assert not author.is_suspended
+    note = db.session.scalars(sa.select(Notification).where(Notification.user_id == author.id,
+                                                            Notification.kind == "post_removed_warned")).one()
+    assert note.excerpt == "The moderator's words: Please keep offers out of threads."
+    assert note.post_id == spam.id
+    warned = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "user.warn")).one()
+    assert (warned.target_id, warned.reason) == (author.id, "Please keep offers out of threads.")
+
+
+def test_agreeing_without_a_warning_says_only_that_the_post_was_removed(spam, staff):
+    flag_thrice(spam)
+    item = db.session.scalars(sa.select(ReviewItem)).one()
+    moderation.agree(staff, item, action="hide", reason="Only for the log")
+    db.session.commit()
+    assert notes_of(reload(spam.user)) == ["post_hidden", "post_removed"]
 
 
 def test_a_suspension_from_the_queue_needs_a_reason_and_never_hits_staff(spam, staff):
