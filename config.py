@@ -59,6 +59,8 @@ class Config:
     RESPONSE_TARGET_HOURS = env_int("RESPONSE_TARGET_HOURS", 24)
     # Moderation: flags from this many different people hide a post until a moderator decides.
     FLAG_HIDE_THRESHOLD = env_int("FLAG_HIDE_THRESHOLD", 3)
+    # The review queue marks items waiting longer than this, so nothing sits unreviewed for days.
+    REVIEW_TARGET_HOURS = env_int("REVIEW_TARGET_HOURS", 24)
     # Newcomer posting limits (portal/moderation/limits.py); staff and trusted customers are exempt.
     NEW_ACCOUNT_HOURS = env_int("NEW_ACCOUNT_HOURS", 24)
     POST_INTERVAL_SECONDS = env_int("POST_INTERVAL_SECONDS", 10)

@@ -74,17 +74,20 @@ BUDGETS: dict[str, Budget] = {
     # Atom feeds: the topics with their first posts; a category's feed loads the category first.
     "site feed": Budget("/latest.atom", None, 1),
     "category feed": Budget("/c/{category_slug}.atom", None, 2),
-    # Staff response queue: viewer, categories and staff for the filters, counts, the page of rows.
-    "staff queue": Budget("/staff/queue", "admin", 5),
-    "staff queue, filtered": Budget("/staff/queue?category=integrations&assignee=none", "admin", 5),
-    # Audit log: viewer, count, the page of entries (actors and targets are labels on the rows); + the actor filtered.
-    "audit log": Budget("/staff/audit", "admin", 3),
+    # Staff pages show how many items wait in the review queue on its tab: one count each (the review queue's own
+    # page has it already).
+    # Staff response queue: viewer, categories and staff for the filters, counts, the page of rows; the tab count.
+    "staff queue": Budget("/staff/queue", "admin", 6),
+    "staff queue, filtered": Budget("/staff/queue?category=integrations&assignee=none", "admin", 6),
+    # Audit log: viewer, count, the page of entries (actors and targets are labels on the rows); + the actor filtered;
+    # the tab count.
+    "audit log": Budget("/staff/audit", "admin", 4),
     # Review queue: viewer, count, items (posts, topics, authors, claimers, held topics' categories joined), flags,
     # authors' posts, upheld.
     "review queue": Budget("/moderation/review", "admin", 6),
     # A person's moderation page: viewer, the person, recent posts with topics, counts.
     "moderation person": Budget("/moderation/people/{customer_id}", "admin", 4),
-    "audit log, filtered": Budget("/staff/audit?action=topic.pin&actor={staff_id}&from=2026-01-01", "admin", 4),
+    "audit log, filtered": Budget("/staff/audit?action=topic.pin&actor={staff_id}&from=2026-01-01", "admin", 5),
     # Notifications: viewer (with the bell), count, the page of rows with their actors.
     "notifications": Budget("/notifications", "customer", 3),
     "notifications page 2": Budget("/notifications?page=2", "customer", 3),

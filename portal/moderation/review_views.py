@@ -3,9 +3,12 @@ post: forums.flag_views), and the author's page of their held posts."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from datetime import timedelta
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from portal.db import utcnow
 from portal.errors import RuleViolation
 from portal.extensions import db
 from portal.forums.queries import page_number
@@ -24,6 +27,12 @@ def _item_or_404(item_id: int) -> ReviewItem:
     return item
 
 
+@bp.app_template_global("review_waiting_count")
+def review_waiting_count() -> int:
+    """Items waiting in the review queue, for the staff pages' tab (one count, on staff pages only)."""
+    return moderation.pending_count()
+
+
 @bp.route("/review")
 @login_required
 def review():
@@ -33,8 +42,11 @@ def review():
     mine = request.args.get("mine") == "1"
     page = moderation.review_queue(page=page_number(request.args.get("page")), mine=mine, viewer=current_user)
     items = [row[0] for row in page.items]
+    target = timedelta(hours=current_app.config["REVIEW_TARGET_HOURS"])
     return render_template(
         "moderation/review.html", page=page, mine=mine, flags=moderation.flags_of([i.id for i in items]),
+        review_waiting=moderation.pending_count() if mine else page.total, overdue_before=utcnow() - target,
+        target_hours=current_app.config["REVIEW_TARGET_HOURS"],
         histories=moderation.author_histories(list({i.author_id for i in items})), agree_form=AgreeForm(),
         staff_reason=approval.staff_reason,
     )

@@ -409,3 +409,17 @@ def test_withdrawing_from_the_waiting_page(client, app):
     assert "Withdrawn: nobody will see it" in text(client.get(response.headers["Location"]))
     assert reload(item).status == ReviewStatus.WITHDRAWN
 
+
+
+def test_staff_pages_show_how_much_waits_and_the_queue_marks_what_waited_too_long(client, app, staff):
+    item = held_reply(make_topic(title="Exports lose their formulas"), make_user())
+    login(client, staff)
+    assert "Review queue 1 waiting" in plain(client.get("/staff/queue"))
+    assert "over 24 h" not in plain(client.get("/moderation/review"))
+    db.session.execute(sa.update(ReviewItem).where(ReviewItem.id == item.id)
+                       .values(created_at=utcnow() - timedelta(hours=30)))
+    db.session.commit()
+    assert "over 24 h" in plain(client.get("/moderation/review"))
+    approval.approve(staff, reload(item))
+    db.session.commit()
+    assert "waiting" not in plain(client.get("/staff/audit")).split("Audit log")[0]
