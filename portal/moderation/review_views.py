@@ -57,20 +57,39 @@ def _back_to_queue():
                     else url_for("moderation.review"))
 
 
+def _carry_out(decide, done: str, refused: str = "warning"):
+    """Run a decision on an item: commit and say `done`, or roll back and say why not; back to the queue."""
+    try:
+        decide()
+    except RuleViolation as violation:
+        db.session.rollback()
+        flash(violation.message, refused)
+    else:
+        db.session.commit()
+        flash(done, "success")
+    return _back_to_queue()
+
+
+def _form_errors_flashed(form) -> bool:
+    """Validate a decision's form; its errors go to flash messages (the queue shows many items' forms)."""
+    if form.validate_on_submit():
+        return False
+    for errors in form.errors.values():
+        flash(" ".join(errors), "danger")
+    return True
+
+
+def _suspend_days(form) -> int | None:
+    return None if form.duration.data == "forever" else int(form.duration.data)
+
+
 @bp.route("/review/<int:item_id>/claim", methods=["POST"])
 @login_required
 def claim(item_id: int):
     item = _item_or_404(item_id)
     claimed = request.form.get("claimed", "1") == "1"
-    try:
-        moderation.claim(current_user, item, claimed)
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash(violation.message, "warning")
-    else:
-        db.session.commit()
-        flash("It's yours: colleagues see that you are on it." if claimed else "Given back to the queue.", "success")
-    return _back_to_queue()
+    return _carry_out(lambda: moderation.claim(current_user, item, claimed),
+                      "It's yours: colleagues see that you are on it." if claimed else "Given back to the queue.")
 
 
 @bp.route("/review/<int:item_id>/agree", methods=["POST"])
@@ -78,53 +97,30 @@ def claim(item_id: int):
 def agree(item_id: int):
     item = _item_or_404(item_id)
     form = AgreeForm()
-    if not form.validate_on_submit():
-        for errors in form.errors.values():
-            flash(" ".join(errors), "danger")
+    if _form_errors_flashed(form):
         return _back_to_queue()
-    days = None if form.duration.data == "forever" else int(form.duration.data)
-    try:
-        moderation.agree(current_user, item, action=form.action.data, reason=form.reason.data or "",
-                         suspend=bool(form.suspend.data), suspend_days=days, warn=bool(form.warn.data))
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash(violation.message, "danger")
-        return _back_to_queue()
-    db.session.commit()
     done = "deleted" if form.action.data == "delete" else "hidden"
     extra = " and the author is suspended" if form.suspend.data else " and the author warned" if form.warn.data else ""
-    flash(f"Done: the post is {done}, the flaggers and the author are told{extra}.", "success")
-    return _back_to_queue()
+    return _carry_out(
+        lambda: moderation.agree(current_user, item, action=form.action.data, reason=form.reason.data or "",
+                                 suspend=bool(form.suspend.data), suspend_days=_suspend_days(form),
+                                 warn=bool(form.warn.data)),
+        f"Done: the post is {done}, the flaggers and the author are told{extra}.", refused="danger")
 
 
 @bp.route("/review/<int:item_id>/disagree", methods=["POST"])
 @login_required
 def disagree(item_id: int):
     item = _item_or_404(item_id)
-    try:
-        moderation.disagree(current_user, item)
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash(violation.message, "warning")
-        return _back_to_queue()
-    db.session.commit()
-    flash("Flags dismissed: the post stays (shown again if it was hidden), and the flaggers are told.", "success")
-    return _back_to_queue()
+    return _carry_out(lambda: moderation.disagree(current_user, item),
+                      "Flags dismissed: the post stays (shown again if it was hidden), and the flaggers are told.")
 
 
 @bp.route("/review/<int:item_id>/approve", methods=["POST"])
 @login_required
 def approve(item_id: int):
     item = _item_or_404(item_id)
-    try:
-        approval.approve(current_user, item)
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash(violation.message, "warning")
-        return _back_to_queue()
-    db.session.commit()
-    flash("Approved: the post is up, and its author is told.", "success")
-    return _back_to_queue()
+    return _carry_out(lambda: approval.approve(current_user, item), "Approved: the post is up, and its author is told.")
 
 
 @bp.route("/review/<int:item_id>/reject", methods=["POST"])
@@ -132,22 +128,13 @@ def approve(item_id: int):
 def reject(item_id: int):
     item = _item_or_404(item_id)
     form = RejectForm()
-    if not form.validate_on_submit():
-        for errors in form.errors.values():
-            flash(" ".join(errors), "danger")
+    if _form_errors_flashed(form):
         return _back_to_queue()
-    days = None if form.duration.data == "forever" else int(form.duration.data)
-    try:
-        approval.reject(current_user, item, reason=form.reason.data or "", suspend=bool(form.suspend.data),
-                        suspend_days=days)
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash(violation.message, "danger")
-        return _back_to_queue()
-    db.session.commit()
-    flash(f"Rejected: nothing was published, and the author is told why"
-          f"{' and suspended' if form.suspend.data else ''}.", "success")
-    return _back_to_queue()
+    return _carry_out(
+        lambda: approval.reject(current_user, item, reason=form.reason.data or "", suspend=bool(form.suspend.data),
+                                suspend_days=_suspend_days(form)),
+        f"Rejected: nothing was published, and the author is told why{' and suspended' if form.suspend.data else ''}.",
+        refused="danger")
 
 
 # --- The author's side ---------------------------------------------------------------------------------------
