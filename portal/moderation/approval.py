@@ -182,6 +182,11 @@ def approve(staff: Any, item: ReviewItem, *, now: datetime | None = None) -> Pos
     author = item.author
     if item.topic_id is not None:
         topic = item.topic
+        if topic is not None and topic.merged_into_id is not None:
+            # Staff merged the topic while the reply waited: it goes where the conversation went.
+            topic = db.session.get(Topic, topic.merged_into_id)
+            item.topic_id = topic.id if topic is not None else item.topic_id
+            db.session.flush()
         if topic is None or topic.deleted_at is not None:
             raise RuleViolation("The topic was deleted while this reply waited: reject it (the author is told and "
                                 "keeps the text), or restore the topic first.")

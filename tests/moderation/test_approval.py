@@ -423,3 +423,15 @@ def test_staff_pages_show_how_much_waits_and_the_queue_marks_what_waited_too_lon
     approval.approve(staff, reload(item))
     db.session.commit()
     assert "waiting" not in plain(client.get("/staff/audit")).split("Audit log")[0]
+
+
+def test_a_reply_held_in_a_topic_merged_meanwhile_is_posted_where_it_went(app, staff):
+    from portal.forums.services import merge_topics
+
+    source, target = make_topic(title="Exports lose formulas"), make_topic(title="Formulas vanish on export")
+    item = held_reply(source, make_user(), "Same here.")
+    merge_topics(staff, reload(source), reload(target))
+    db.session.commit()
+    post = approval.approve(staff, reload(item))
+    db.session.commit()
+    assert post.topic_id == target.id and reload(item).topic_id == target.id
