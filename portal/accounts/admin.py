@@ -18,6 +18,7 @@ from portal.accounts.forms import (
 )
 from portal.accounts.models import Organization, Tier, User
 from portal.accounts.queries import organization_choices, organizations_with_member_counts, user_list_query
+from portal.accounts.suspension_views import suspend_from_form, unsuspend_from_form
 from portal.errors import RuleViolation
 from portal.extensions import db
 from portal.permissions import (
@@ -120,20 +121,10 @@ def admin_set_organization(user_id: int):
 def admin_suspend(user_id: int):
     require(can_manage_users(current_user))
     user = db.get_or_404(User, user_id)
-    form = SuspendForm()
-    if not form.validate_on_submit():
-        return _user_page(user, suspend_form=form, status=422)
     require(can_suspend_user(current_user, user))
-    days = None if form.duration.data == "forever" else int(form.duration.data)
-    try:
-        accounts.suspend_user(current_user, user, form.reason.data, days)
-    except RuleViolation as violation:
-        db.session.rollback()
-        show_violation(form, violation)
-        return _user_page(user, suspend_form=form, status=422)
-    db.session.commit()
-    flash(f"{user.display_name} is suspended. They were signed out and will see your reason at sign-in.", "success")
-    return redirect(url_for("accounts.admin_user", user_id=user.id))
+    return suspend_from_form(user, current_user,
+                             lambda form, status: _user_page(user, suspend_form=form, status=status),
+                             url_for("accounts.admin_user", user_id=user.id))
 
 
 @bp.route("/admin/users/<int:user_id>/unsuspend", methods=["POST"])
@@ -141,17 +132,8 @@ def admin_suspend(user_id: int):
 def admin_unsuspend(user_id: int):
     require(can_manage_users(current_user))
     user = db.get_or_404(User, user_id)
-    if not SubmitForm().validate_on_submit():
-        return _user_page(user, status=400)
-    try:
-        accounts.unsuspend_user(current_user, user)
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash(violation.message, "warning")
-    else:
-        db.session.commit()
-        flash(f"{user.display_name} can sign in again.", "success")
-    return redirect(url_for("accounts.admin_user", user_id=user.id))
+    return unsuspend_from_form(user, current_user, lambda status: _user_page(user, status=status),
+                               url_for("accounts.admin_user", user_id=user.id))
 
 
 @bp.route("/admin/organizations")

@@ -128,6 +128,11 @@ class UserOrganizationForm(FlaskForm):
     organization = SelectField("Organisation", validate_choice=False)
 
 
+def suspend_days(form) -> int | None:
+    """The days a form's `duration` field asks for a suspension; None: until further notice."""
+    return None if form.duration.data == "forever" else int(form.duration.data)
+
+
 class SuspendForm(FlaskForm):
     duration = SelectField("Suspend for", choices=SUSPEND_CHOICES, default="7")
     reason = TextAreaField(

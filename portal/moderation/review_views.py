@@ -8,6 +8,7 @@ from datetime import timedelta
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from portal.accounts.forms import suspend_days
 from portal.db import utcnow
 from portal.errors import RuleViolation
 from portal.extensions import db
@@ -79,10 +80,6 @@ def _form_errors_flashed(form) -> bool:
     return True
 
 
-def _suspend_days(form) -> int | None:
-    return None if form.duration.data == "forever" else int(form.duration.data)
-
-
 @bp.route("/review/<int:item_id>/claim", methods=["POST"])
 @login_required
 def claim(item_id: int):
@@ -103,7 +100,7 @@ def agree(item_id: int):
     extra = " and the author is suspended" if form.suspend.data else " and the author warned" if form.warn.data else ""
     return _carry_out(
         lambda: moderation.agree(current_user, item, action=form.action.data, reason=form.reason.data or "",
-                                 suspend=bool(form.suspend.data), suspend_days=_suspend_days(form),
+                                 suspend=bool(form.suspend.data), suspend_days=suspend_days(form),
                                  warn=bool(form.warn.data)),
         f"Done: the post is {done}, the flaggers and the author are told{extra}.", refused="danger")
 
@@ -132,7 +129,7 @@ def reject(item_id: int):
         return _back_to_queue()
     return _carry_out(
         lambda: approval.reject(current_user, item, reason=form.reason.data or "", suspend=bool(form.suspend.data),
-                                suspend_days=_suspend_days(form)),
+                                suspend_days=suspend_days(form)),
         f"Rejected: nothing was published, and the author is told why{' and suspended' if form.suspend.data else ''}.",
         refused="danger")
 

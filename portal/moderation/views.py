@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, url_for
+from flask import render_template, url_for
 from flask_login import current_user, login_required
 
-from portal.accounts import services as accounts
 from portal.accounts.forms import SubmitForm, SuspendForm
 from portal.accounts.models import User
-from portal.errors import RuleViolation
+from portal.accounts.suspension_views import suspend_from_form, unsuspend_from_form
 from portal.extensions import db
 from portal.forums.models import Post, Topic
 from portal.moderation import bp
 from portal.permissions import can_moderate_user, can_suspend_user, require
-from portal.web import show_violation
 
 RECENT_POSTS = 10
 
@@ -54,19 +52,8 @@ def person(user_id: int):
 def suspend(user_id: int):
     user = _person_or_404(user_id)
     require(can_suspend_user(current_user, user))
-    form = SuspendForm()
-    if not form.validate_on_submit():
-        return _person_page(user, form, 422)
-    days = None if form.duration.data == "forever" else int(form.duration.data)
-    try:
-        accounts.suspend_user(current_user, user, form.reason.data, days)
-    except RuleViolation as violation:
-        db.session.rollback()
-        show_violation(form, violation)
-        return _person_page(user, form, 422)
-    db.session.commit()
-    flash(f"{user.display_name} is suspended. They were signed out and will see your reason at sign-in.", "success")
-    return redirect(url_for("moderation.person", user_id=user.id))
+    return suspend_from_form(user, current_user, lambda form, status: _person_page(user, form, status),
+                             url_for("moderation.person", user_id=user.id))
 
 
 @bp.route("/people/<int:user_id>/unsuspend", methods=["POST"])
@@ -74,14 +61,5 @@ def suspend(user_id: int):
 def unsuspend(user_id: int):
     user = _person_or_404(user_id)
     require(can_suspend_user(current_user, user))
-    if not SubmitForm().validate_on_submit():
-        return _person_page(user, status=400)
-    try:
-        accounts.unsuspend_user(current_user, user)
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash(violation.message, "warning")
-    else:
-        db.session.commit()
-        flash(f"{user.display_name} can sign in again.", "success")
-    return redirect(url_for("moderation.person", user_id=user.id))
+    return unsuspend_from_form(user, current_user, lambda status: _person_page(user, status=status),
+                               url_for("moderation.person", user_id=user.id))
