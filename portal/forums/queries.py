@@ -297,6 +297,7 @@ class StreamPost:
     """A post as the topic page shows it, read as a plain row (twenty ORM posts and authors cost 4× as much).
 
     Duck-types the Post attributes the permission checks read (id, number, user_id, deleted_at, is_whisper).
+    `liked`: whether the viewer liked it, read in the same statement (always False for a signed-out viewer).
     """
 
     id: int
@@ -313,6 +314,7 @@ class StreamPost:
     author_name: str
     author_role: str
     author_org: str | None
+    liked: bool = False
 
     @property
     def author_is_staff(self) -> bool:
@@ -324,12 +326,22 @@ _STREAM_COLUMNS = (
     Post.id, Post.number, Post.user_id, Post.body_html, Post.created_at, Post.edited_at, Post.is_whisper,
     Post.is_official, Post.like_count, Post.deleted_at, Post.hidden_at, User.display_name, User.role, Organization.name,
 )
+# Whether the viewer liked the post, as a column: a probe of post_likes' (post_id, user_id) index per row, made only
+# for posts that have likes, instead of a statement of its own.
+_LIKED_BY_VIEWER = sa.case(
+    (Post.like_count > 0,
+     sa.exists().where(PostLike.post_id == Post.id, PostLike.user_id == sa.bindparam("viewer_id"))),
+    else_=sa.false(),
+).label("liked")
 
 
-def _stream_rows(*criteria: Any) -> sa.Select:
-    """StreamPost columns: posts with their authors and organisations, in one statement."""
+def _stream_rows(*criteria: Any, signed_in: bool) -> sa.Select:
+    """StreamPost columns: posts with their authors and organisations (and the viewer's likes), in one statement.
+
+    For a signed-in viewer the statement takes a `viewer_id` parameter.
+    """
     return (
-        sa.select(*_STREAM_COLUMNS)
+        sa.select(*_STREAM_COLUMNS, _LIKED_BY_VIEWER if signed_in else sa.false().label("liked"))
         .select_from(Post)
         .join(User, User.id == Post.user_id)
         .outerjoin(Organization, Organization.id == User.organization_id)
@@ -338,12 +350,12 @@ def _stream_rows(*criteria: Any) -> sa.Select:
 
 
 def _stream_post(row: Any) -> StreamPost:
-    return StreamPost(*row[:12], str(row[12]), row[13])
+    return StreamPost(*row[:12], str(row[12]), row[13], bool(row[14]))
 
 
-def _page_of_posts(*criteria: Any) -> sa.Select:
+def _page_of_posts(*criteria: Any, signed_in: bool) -> sa.Select:
     return (
-        _stream_rows(Post.topic_id == sa.bindparam("topic_id"), *criteria)
+        _stream_rows(Post.topic_id == sa.bindparam("topic_id"), *criteria, signed_in=signed_in)
         .add_columns(sa.func.count().over().label("total"))
         .order_by(Post.number)
         .limit(sa.bindparam("limit"))
@@ -351,45 +363,49 @@ def _page_of_posts(*criteria: Any) -> sa.Select:
     )
 
 
-_PAGE_OF_POSTS = {True: _page_of_posts(), False: _page_of_posts(Post.is_whisper.is_(False))}  # by: sees whispers
+# By (sees whispers, signed in); a signed-out viewer never sees whispers.
+_PAGE_OF_POSTS = {
+    (True, True): _page_of_posts(signed_in=True),
+    (False, True): _page_of_posts(Post.is_whisper.is_(False), signed_in=True),
+    (False, False): _page_of_posts(Post.is_whisper.is_(False), signed_in=False),
+}
+_ACCEPTED_POST = {
+    signed_in: _stream_rows(Post.id == sa.bindparam("post_id"), signed_in=signed_in) for signed_in in (True, False)
+}
+
+
+def _viewer_params(viewer: Any) -> tuple[bool, dict[str, Any]]:
+    signed_in = bool(getattr(viewer, "is_authenticated", False))
+    return signed_in, ({"viewer_id": viewer.id} if signed_in else {})
 
 
 def topic_posts(topic: Topic, viewer: Any, page: int) -> Page:
-    """A page of the topic's posts (StreamPost) and how many the viewer sees in all: one statement.
+    """A page of the topic's posts (StreamPost, with the viewer's likes) and how many the viewer sees in all.
 
-    The total rides along as a window count (computed before LIMIT). A page past the end has no rows and
-    reports 0, which the caller treats as past the end, as it is.
+    One statement. The total rides along as a window count (computed before LIMIT). A page past the end has no
+    rows and reports 0, which the caller treats as past the end, as it is.
     """
+    signed_in, params = _viewer_params(viewer)
     rows = db.session.connection().execute(
-        _PAGE_OF_POSTS[can_see_whispers(viewer)],
-        {"topic_id": topic.id, "limit": POSTS_PER_PAGE, "offset": (page - 1) * POSTS_PER_PAGE},
+        _PAGE_OF_POSTS[(signed_in and can_see_whispers(viewer), signed_in)],
+        {**params, "topic_id": topic.id, "limit": POSTS_PER_PAGE, "offset": (page - 1) * POSTS_PER_PAGE},
     ).all()
     total = rows[0].total if rows else 0
     return Page(items=[_stream_post(row) for row in rows], page=page, per_page=POSTS_PER_PAGE, total=total)
 
 
-def accepted_post(topic: Topic, shown: Sequence[StreamPost]) -> StreamPost | None:
+def accepted_post(topic: Topic, shown: Sequence[StreamPost], viewer: Any) -> StreamPost | None:
     """The accepted answer, shown under the question: from the page when it is there, else one statement."""
     if topic.accepted_post_id is None:
         return None
     for post in shown:
         if post.id == topic.accepted_post_id:
             return post
-    row = db.session.execute(_stream_rows(Post.id == topic.accepted_post_id)).first()
+    signed_in, params = _viewer_params(viewer)
+    row = db.session.connection().execute(
+        _ACCEPTED_POST[signed_in], {**params, "post_id": topic.accepted_post_id}
+    ).first()
     return _stream_post(row) if row is not None else None
-
-
-def liked_post_ids(viewer: Any, posts: Sequence[Any]) -> set[int]:
-    """Which of these posts the viewer liked: one statement, none when signed out or no post has a like."""
-    ids = [p.id for p in posts if p.like_count]
-    if not getattr(viewer, "is_authenticated", False) or not ids:
-        return set()
-    return set(db.session.connection().execute(_LIKED, {"viewer_id": viewer.id, "post_ids": ids}).scalars())
-
-
-_LIKED = sa.select(PostLike.post_id).where(
-    PostLike.user_id == sa.bindparam("viewer_id"), PostLike.post_id.in_(sa.bindparam("post_ids", expanding=True))
-)
 
 
 def likers(post: Post, limit: int = 100) -> list[User]:

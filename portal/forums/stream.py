@@ -117,7 +117,7 @@ def _viewer(topic: Topic) -> _Viewer:
     )
 
 
-def _card(post: StreamPost, topic: Topic, viewer: _Viewer, liked: set[int], urls: tuple[str, ...],
+def _card(post: StreamPost, topic: Topic, viewer: _Viewer, urls: tuple[str, ...],
           pinned_copy: bool) -> Card:
     user = viewer.user
     deleted = post.deleted_at is not None
@@ -129,7 +129,7 @@ def _card(post: StreamPost, topic: Topic, viewer: _Viewer, liked: set[int], urls
         rights = (
             can_flag_post(user, post) and not hidden,
             can_like_post(user, post) and hidden in ("", "staff"),
-            post.id in liked,
+            post.liked,
             viewer.replying,
             viewer.accepting and post.number > 1 and not post.is_whisper,
             viewer.official and not post.is_whisper and post.number > 1,
@@ -161,8 +161,8 @@ def _render(card: Card) -> tuple[str, str | None]:
 _render_kept = functools.lru_cache(maxsize=CARD_CACHE_SIZE)(_render)
 
 
-def post_cards(topic: Topic, posts: list[StreamPost], accepted: StreamPost | None,
-               liked: set[int]) -> tuple[list[tuple[StreamPost, Markup]], Markup | None]:
+def post_cards(topic: Topic, posts: list[StreamPost],
+               accepted: StreamPost | None) -> tuple[list[tuple[StreamPost, Markup]], Markup | None]:
     """The HTML of each post on the page, and of the accepted answer's copy shown under the question."""
     viewer = _viewer(topic)
     token = generate_csrf() if viewer.signed_in else ""
@@ -179,7 +179,7 @@ def post_cards(topic: Topic, posts: list[StreamPost], accepted: StreamPost | Non
     fragments = _render if current_app.jinja_env.auto_reload else _render_kept
 
     def html(post: StreamPost, pinned_copy: bool = False) -> Markup:
-        before, after = fragments(_card(post, topic, viewer, liked, urls, pinned_copy))
+        before, after = fragments(_card(post, topic, viewer, urls, pinned_copy))
         # Escaped template output around the stored, sanitised body_html.
         if after is None:
             return Markup(before.replace(TOKEN_MARK, token))  # noqa: S704

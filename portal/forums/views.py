@@ -171,9 +171,8 @@ def topic(slug: str, topic_id: int):
     posts = queries.topic_posts(topic, current_user, page_no)
     if page_no > posts.pages:
         abort(404)
-    accepted = queries.accepted_post(topic, posts.items)
-    liked = queries.liked_post_ids(current_user, [*posts.items, *([accepted] if accepted else [])])
-    cards, accepted_card = stream.post_cards(topic, posts.items, accepted, liked)
+    accepted = queries.accepted_post(topic, posts.items, current_user)
+    cards, accepted_card = stream.post_cards(topic, posts.items, accepted)
     # Only for those who may reply: a form puts a CSRF token in the session, which a cached page must not.
     reply_form = ReplyForm() if can_reply(current_user, topic, topic.category) else None
     highest_shown = max((p.number for p in posts.items), default=0)

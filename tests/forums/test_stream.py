@@ -145,3 +145,32 @@ def test_user_text_that_looks_like_a_mark_stays_text(client):
     shown = article(client.get(topic_path(topic)), 2)
     assert shown.count("A body that mentions") == 1
     assert "Eve &lt;!--post-body--&gt;" in shown
+
+
+def test_each_viewer_sees_their_own_likes_read_with_the_posts(app):
+    from portal.forums.queries import POSTS_PER_PAGE
+
+    asker, liker, other = make_user(), make_user(), make_user()
+    topic = make_topic(make_category(kind=CategoryKind.QUESTIONS), asker, title="Likes read with the posts")
+    replies = [make_post(topic, make_user(), body=f"Answer number {n}.") for n in range(POSTS_PER_PAGE + 2)]
+    answer = replies[-1]  # on page 2: page 1 shows its copy under the question, read by a statement of its own
+    forums.accept_answer(asker, reload(topic), reload(answer))
+    forums.toggle_like(liker, reload(replies[0]))
+    forums.toggle_like(liker, reload(answer))
+    forums.toggle_like(other, reload(replies[1]))
+    db.session.commit()
+    liker_client, other_client = app.test_client(), app.test_client()
+    login(liker_client, liker)
+    login(other_client, other)
+
+    def pressed(response, number):
+        return 'aria-pressed="true"' in article(response, number)
+
+    for client, mine, theirs in ((liker_client, 2, 3), (other_client, 3, 2)):
+        page = client.get(topic_path(topic))
+        assert pressed(page, mine) and not pressed(page, theirs)
+        copy = re.search(r'<section class="accepted-answer.*?</section>', raw(page), re.S).group(0)
+        assert "Answer number 21." in copy
+    last = topic_path(topic) + "?page=2"
+    assert pressed(liker_client.get(last), answer.number) and not pressed(other_client.get(last), answer.number)
+    assert not pressed(app.test_client().get(last), answer.number)  # signed out: nothing is "liked"
