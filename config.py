@@ -45,7 +45,9 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
 
     SQLALCHEMY_DATABASE_URI = database_url(f"sqlite:///{INSTANCE_DIR / 'portal.db'}")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # A pooled connection idle this long is checked before use (portal.db.ping_idle_connections); 0: every time.
+    DATABASE_PING_AFTER_IDLE_SECONDS = env_int("DATABASE_PING_AFTER_IDLE_SECONDS", 10)
 
     # Accounts
     STAFF_EMAIL_DOMAINS = env_list("STAFF_EMAIL_DOMAINS")

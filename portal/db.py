@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -177,3 +178,39 @@ def commit_read_only_requests(app, db) -> None:
             session.commit()
         except sa.exc.SQLAlchemyError:  # the connection went away: removal will clean up
             session.rollback()
+
+
+# --- Pinging only connections that sat idle ---------------------------------------------------------------
+
+_LAST_USED = "portal_last_used"
+
+
+def ping_idle_connections(engine: sa.engine.Engine, idle_seconds: float) -> None:
+    """Check a pooled connection is alive before use only when it sat idle for `idle_seconds` or more.
+
+    SQLAlchemy's pool_pre_ping pings on every checkout: one more round trip for every request, though a connection
+    used a moment ago is as good as certain to be alive. Here a connection is pinged when it comes out of the pool
+    after a longer rest (when a server restart, a failover or an idle timeout may have closed it); a dead one is
+    replaced before the request sees it, as with pre-ping (SQLAlchemy's documented DisconnectionError retry).
+    A server lost within `idle_seconds` of a connection's last use fails that one request instead, and SQLAlchemy
+    then replaces every connection of the pool. idle_seconds=0 pings on every checkout, like pool_pre_ping.
+    """
+    dialect = engine.dialect
+
+    def _fresh(dbapi_connection, record) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    def _checkout(dbapi_connection, record, proxy) -> None:
+        last = record.info.get(_LAST_USED)
+        if last is not None and time.monotonic() - last < idle_seconds:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            raise sa.exc.DisconnectionError(f"the connection was lost while it sat idle: {error}") from error
+        if not alive:
+            raise sa.exc.DisconnectionError("the connection was lost while it sat idle")
+
+    for event, handler in (("connect", _fresh), ("checkin", _fresh), ("checkout", _checkout)):
+        if not sa.event.contains(engine.pool, event, handler):
+            sa.event.listen(engine.pool, event, handler)
