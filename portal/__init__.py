@@ -16,6 +16,7 @@ from portal.errors import register_error_handlers
 from portal.extensions import csrf, db, limiter, login_manager
 from portal.security import register_security_headers
 from portal.templating import register_templating
+from portal.urls import Portal
 
 BASE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -39,7 +40,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     config_class = config_class or config_from_env()
     if issubclass(config_class, ProductionConfig):
         config_class.check()
-    app = Flask(
+    app = Portal(
         __name__,
         template_folder=os.path.join(BASE_DIR, "templates"),
         static_folder=os.path.join(BASE_DIR, "static"),

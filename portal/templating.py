@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, current_app, g, has_request_context
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from portal import permissions
@@ -86,7 +87,19 @@ def absolute_url(endpoint: str, **values) -> str:
     return current_app.config["SITE_URL"] + adapter.build(endpoint, values, force_external=False)
 
 
+def csrf_token() -> str:
+    """The request's CSRF token, worked out once per request (Flask-WTF's generate_csrf reads the config, the
+    session and `g` on every call, and a staff member's topic page has a dozen forms)."""
+    if not has_request_context():
+        return generate_csrf()
+    token = g.get("portal_csrf_token")
+    if token is None:
+        token = g.portal_csrf_token = generate_csrf()
+    return token
+
+
 def register_templating(app: Flask) -> None:
+    app.jinja_env.globals["csrf_token"] = csrf_token  # instead of Flask-WTF's: the same token, once per request
     app.jinja_env.globals.update(permissions.TEMPLATE_PERMISSIONS)
     app.jinja_env.globals["absolute_url"] = absolute_url
     app.jinja_env.globals["config_value"] = lambda key: current_app.config.get(key)

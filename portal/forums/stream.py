@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from flask import current_app, url_for
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from portal.forums.models import Topic
@@ -37,7 +36,7 @@ from portal.permissions import (
     can_restore_post,
     can_review_flags,
 )
-from portal.templating import format_datetime, relative_time, viewer_timezone
+from portal.templating import csrf_token, format_datetime, relative_time, viewer_timezone
 
 CARD_CACHE_SIZE = 2048  # fragments per process; about 3 KB each for a staff viewer's, so ~6 MB at most
 BODY_MARK = Markup("<!--post-body-->")
@@ -165,7 +164,7 @@ def post_cards(topic: Topic, posts: list[StreamPost],
                accepted: StreamPost | None) -> tuple[list[tuple[StreamPost, Markup]], Markup | None]:
     """The HTML of each post on the page, and of the accepted answer's copy shown under the question."""
     viewer = _viewer(topic)
-    token = generate_csrf() if viewer.signed_in else ""
+    token = csrf_token() if viewer.signed_in else ""
     urls = (
         url_for("forums.post", post_id=0)[:-1],
         url_for("accounts.profile", user_id=0)[:-1],

@@ -1,0 +1,46 @@
+"""The app class: Flask, with the URLs a request builds kept for the next requests.
+
+A page builds a few dozen URLs (navigation, static files, each form's action), and werkzeug works each one out
+afresh: on the signed-in topic page that was about a twentieth of the request. A URL relative to the site is a
+pure function of the endpoint, its values and the script root, so the same call gives the same string on every
+request: it is kept, in a bounded per-process dict. Anything a kept URL could not follow is built as before:
+outside a request, absolute URLs (they carry the request's host), endpoints relative to the blueprint, values
+that cannot be dict keys, and any app with url_defaults functions (they may read the request).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask.globals import _cv_request
+
+KEPT_URLS = 4096  # distinct (endpoint, values) per process; past that the dict starts again
+
+
+class Portal(Flask):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.kept_urls: dict[tuple, str] = {}
+
+    def url_for(self, /, endpoint: str, *, _anchor: str | None = None, _method: str | None = None,
+                _scheme: str | None = None, _external: bool | None = None, **values: Any) -> str:
+        build = super().url_for
+        request_context = _cv_request.get(None)
+        if request_context is None or _external or _scheme is not None or endpoint[:1] == "." \
+                or any(self.url_default_functions.values()):
+            return build(endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external, **values)
+        # The type is part of the key: page=1 and page=True are equal keys but different URLs.
+        key = (request_context.url_adapter.script_name, endpoint, _anchor, _method,
+               *((name, type(value), value) for name, value in sorted(values.items())))
+        try:
+            return self.kept_urls[key]
+        except KeyError:
+            pass
+        except TypeError:  # a value that cannot be a key (a list, say)
+            return build(endpoint, _anchor=_anchor, _method=_method, _external=_external, **values)
+        url = build(endpoint, _anchor=_anchor, _method=_method, _external=_external, **values)
+        if len(self.kept_urls) >= KEPT_URLS:
+            self.kept_urls.clear()
+        self.kept_urls[key] = url
+        return url
