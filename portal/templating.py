@@ -6,7 +6,7 @@ import functools
 import zoneinfo
 from datetime import UTC, datetime
 
-from flask import Flask, current_app, g, has_request_context
+from flask import Flask, current_app, g, has_request_context, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
@@ -98,7 +98,33 @@ def csrf_token() -> str:
     return token
 
 
+TOKEN_MARK = Markup("<!--csrf-token-->")  # where a kept fragment's forms take the request's CSRF token
+KEPT_FRAGMENTS = 1024
+
+
+@functools.lru_cache(maxsize=KEPT_FRAGMENTS)
+def _kept(template: str, macro: str, script_root: str, args: tuple) -> str:
+    return str(getattr(current_app.jinja_env.get_template(template).module, macro)(*args, TOKEN_MARK))
+
+
+def kept_fragment(template: str, macro: str, *args) -> Markup:
+    """The output of `macro` in `template` for these arguments, rendered once per process and kept.
+
+    For page parts that are a pure function of a few values (a menu of forms, a row of staff buttons) but cost
+    Jinja real work on every view. The macro must read nothing else: no request, no viewer, no time; it gets
+    the arguments, then a mark to put where its forms take the CSRF token, which is filled in per request. The
+    arguments must be hashable and the mark cannot come from user text, which Jinja always escapes. With template
+    auto-reload (development) the macro is rendered afresh, so template edits show at once.
+    """
+    render = _kept.__wrapped__ if current_app.jinja_env.auto_reload else _kept
+    html = render(template, macro, request.script_root if has_request_context() else "", args)
+    if TOKEN_MARK in html:
+        html = html.replace(TOKEN_MARK, csrf_token())
+    return Markup(html)  # noqa: S704 (macro output: escaped by Jinja, user text never holds the mark)
+
+
 def register_templating(app: Flask) -> None:
+    app.jinja_env.globals["kept_fragment"] = kept_fragment
     app.jinja_env.globals["csrf_token"] = csrf_token  # instead of Flask-WTF's: the same token, once per request
     app.jinja_env.globals.update(permissions.TEMPLATE_PERMISSIONS)
     app.jinja_env.globals["absolute_url"] = absolute_url

@@ -36,11 +36,10 @@ from portal.permissions import (
     can_restore_post,
     can_review_flags,
 )
-from portal.templating import csrf_token, format_datetime, relative_time, viewer_timezone
+from portal.templating import TOKEN_MARK, csrf_token, format_datetime, relative_time, viewer_timezone
 
 CARD_CACHE_SIZE = 2048  # fragments per process; about 3 KB each for a staff viewer's, so ~6 MB at most
 BODY_MARK = Markup("<!--post-body-->")
-TOKEN_MARK = Markup("<!--csrf-token-->")
 
 
 class Card(NamedTuple):

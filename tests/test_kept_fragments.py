@@ -1,0 +1,106 @@
+"""Page parts rendered once per distinct input and kept (portal.templating.kept_fragment): the topic page's staff
+tools and the watch menus. Whatever was kept, each viewer sees the current state and their own token."""
+
+from __future__ import annotations
+
+import re
+
+from flask import render_template_string
+
+from portal.extensions import db
+from portal.forums import services as forums
+from portal.notifications.models import WatchLevel
+from portal.notifications.services import watching
+from portal.permissions import Role
+from portal.templating import TOKEN_MARK, _kept
+from tests.factories import login, make_category, make_topic, make_user, reload
+from tests.forums.pages import raw, topic_path
+
+
+def staff_tools(response) -> str:
+    match = re.search(r'<div class="staff-tools.*?</div>', raw(response), re.S)
+    assert match, "no staff tools"
+    return match.group(0)
+
+
+def watch_menu(response) -> str:
+    match = re.search(r'<details class="watch-menu.*?</details>', raw(response), re.S)
+    assert match, "no watch menu"
+    return match.group(0)
+
+
+def tokens(html: str) -> set[str]:
+    return set(re.findall(r'name="csrf_token" value="([^"]*)"', html))
+
+
+def test_staff_tools_show_the_topic_as_it_is_now(app):
+    _kept.cache_clear()
+    topic = make_topic(make_category(), title="Staff tools that follow the topic")
+    sam, kim = make_user(role=Role.STAFF, display_name="Sam Staff"), make_user(role=Role.STAFF, display_name="Kim")
+    sam_client, kim_client = app.test_client(), app.test_client()
+    login(sam_client, sam)
+    login(kim_client, kim)
+    tools = staff_tools(sam_client.get(topic_path(topic)))
+    assert ">Pin<" in tools and ">Lock<" in tools and "Not assigned" in tools and "Assign to me" in tools
+
+    forums.set_pinned(sam, reload(topic), True)
+    forums.assign_topic(sam, reload(topic), sam)
+    db.session.commit()
+    tools = staff_tools(sam_client.get(topic_path(topic)))
+    assert ">Unpin<" in tools and "Assigned to Sam Staff" in tools and "Unassign me" in tools
+    other = staff_tools(kim_client.get(topic_path(topic)))
+    assert "Assign to me" in other and f'name="assignee" value="{kim.id}"' in other
+    # Each viewer's own token in every form, and no mark left.
+    assert tokens(tools) != tokens(other) and len(tokens(tools)) == len(tokens(other)) == 1
+    assert str(TOKEN_MARK) not in tools + other
+
+
+def test_an_assignee_name_is_escaped_in_the_kept_tools(app):
+    topic = make_topic(make_category(), title="Names in kept fragments")
+    odd = make_user(role=Role.STAFF, display_name="<!--csrf-token--><b>Odd</b>")
+    forums.assign_topic(odd, reload(topic), odd)
+    db.session.commit()
+    client = app.test_client()
+    login(client, make_user(role=Role.STAFF))
+    tools = staff_tools(client.get(topic_path(topic)))
+    assert "&lt;!--csrf-token--&gt;&lt;b&gt;Odd&lt;/b&gt;" in tools and "<b>Odd" not in tools
+
+
+def test_the_watch_menu_shows_the_level_chosen_now(app, client):
+    topic = make_topic(make_category(), title="Watch menus that follow the choice")
+    reader = make_user()
+    login(client, reader)
+    assert re.search(r'aria-pressed="true">Normal', watch_menu(client.get(topic_path(topic))))
+    watching.set_topic_watch(reader, reload(topic), WatchLevel.WATCHING)
+    db.session.commit()
+    menu = watch_menu(client.get(topic_path(topic)))
+    assert re.search(r'aria-pressed="true">Watching', menu) and not re.search(r'aria-pressed="true">Normal', menu)
+    assert len(tokens(menu)) == 1 and "" not in tokens(menu)
+
+
+def test_a_fragment_is_rendered_once_per_distinct_input(app):
+    _kept.cache_clear()
+    template = "notifications/_watch_menu.html"
+    with app.test_request_context("/"):
+        first = render_template_string("{{ kept_fragment(t, 'menu', '/w/1', level, 'topic') }}", t=template,
+                                       level=WatchLevel.NORMAL)
+        again = render_template_string("{{ kept_fragment(t, 'menu', '/w/1', level, 'topic') }}", t=template,
+                                       level=WatchLevel.NORMAL)
+        other = render_template_string("{{ kept_fragment(t, 'menu', '/w/2', level, 'topic') }}", t=template,
+                                       level=WatchLevel.NORMAL)
+    assert first == again and 'action="/w/1"' in first and 'action="/w/2"' in other
+    info = _kept.cache_info()
+    assert (info.misses, info.hits) == (2, 1)
+
+
+def test_with_template_auto_reload_nothing_is_kept(app):
+    _kept.cache_clear()
+    app.jinja_env.auto_reload = True
+    try:
+        with app.test_request_context("/"):
+            for _ in range(2):
+                render_template_string("{{ kept_fragment('notifications/_watch_menu.html', 'menu', '/w', l, 'x') }}",
+                                       l=WatchLevel.MUTED)
+    finally:
+        app.jinja_env.auto_reload = False
+    assert _kept.cache_info().currsize == 0
