@@ -45,7 +45,13 @@ def format_datetime(value: datetime | None, tz: str | None = None, with_zone: bo
 def format_date(value: datetime | None, tz: str | None = None) -> str:
     if value is None:
         return ""
-    local = value.astimezone(zone_info(tz or viewer_timezone()))
+    return _date_text(value, tz or viewer_timezone())
+
+
+@functools.lru_cache(maxsize=4096)
+def _date_text(value: datetime, zone_name: str) -> str:
+    """`23 November 2026`; kept, since a page of older posts words the same dates on every view."""
+    local = value.astimezone(zone_info(zone_name))
     return f"{local.day} {local:%B %Y}"
 
 

@@ -104,3 +104,37 @@ def test_with_template_auto_reload_nothing_is_kept(app):
     finally:
         app.jinja_env.auto_reload = False
     assert _kept.cache_info().currsize == 0
+
+
+def reply_box(response) -> str:
+    match = re.search(r'<section class="reply-box.*?</section>', raw(response), re.S)
+    assert match, "no reply box"
+    return match.group(0)
+
+
+def test_the_kept_reply_box_fits_each_viewer_and_the_topic(app):
+    topic = make_topic(make_category(), title="Reply boxes that follow the topic")
+    staff, customer = app.test_client(), app.test_client()
+    sam = make_user(role=Role.STAFF)
+    login(staff, sam)
+    login(customer, make_user())
+    staff_box, customer_box = reply_box(staff.get(topic_path(topic))), reply_box(customer.get(topic_path(topic)))
+    assert 'name="whisper"' in staff_box and 'name="whisper"' not in customer_box
+    assert 'name="body"' in customer_box and "locked" not in staff_box + customer_box
+
+    forums.set_locked(sam, reload(topic), True)
+    db.session.commit()
+    staff_box, customer_box = reply_box(staff.get(topic_path(topic))), reply_box(customer.get(topic_path(topic)))
+    assert "as staff you can still reply" in staff_box and 'name="body"' in staff_box
+    assert "it takes no new replies" in customer_box and "<form" not in customer_box
+
+
+def test_a_reply_goes_through_with_the_token_of_the_kept_box(app, client):
+    topic = make_topic(make_category(), title="Replying from the kept box")
+    login(client, make_user())
+    box = reply_box(client.get(topic_path(topic)))
+    (token,) = tokens(box)
+    action = re.search(r'<form method="post" action="([^"]+)"', box).group(1)
+    response = client.post(action, data={"csrf_token": token, "body": "A reply from the kept box.", "action": "post"})
+    assert response.status_code == 302
+    assert reload(topic).post_count == 2

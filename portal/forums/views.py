@@ -158,7 +158,8 @@ def category(slug: str):
 @bp.route("/t/<slug>/<int:topic_id>")
 @anonymous_page
 def topic(slug: str, topic_id: int):
-    loaded = queries.load_topic(topic_id, current_user)
+    viewer = current_user._get_current_object()  # once: each use of the proxy looks the user up again
+    loaded = queries.load_topic(topic_id, viewer)
     if loaded[0] is not None and loaded[0].merged_into_id is not None:
         # A topic staff merged into another: its address (and old links to it) lead there.
         return redirect(url_for("forums.topic", slug="-", topic_id=loaded[0].merged_into_id), 301)
@@ -168,13 +169,14 @@ def topic(slug: str, topic_id: int):
         return redirect(url_for("forums.topic", slug=topic.slug, topic_id=topic.id, page=request.args.get("page")),
                         301)
     page_no = queries.page_number(request.args.get("page"))
-    posts = queries.topic_posts(topic, current_user, page_no)
+    posts = queries.topic_posts(topic, viewer, page_no)
     if page_no > posts.pages:
         abort(404)
-    accepted = queries.accepted_post(topic, posts.items, current_user)
+    accepted = queries.accepted_post(topic, posts.items, viewer)
     cards, accepted_card = stream.post_cards(topic, posts.items, accepted)
-    # Only for those who may reply: a form puts a CSRF token in the session, which a cached page must not.
-    reply_form = ReplyForm() if can_reply(current_user, topic, topic.category) else None
+    # Only those who may reply get the reply box: its form puts a CSRF token in the session, which a cached page
+    # must not.
+    may_reply = can_reply(viewer, topic, topic.category)
     highest_shown = max((p.number for p in posts.items), default=0)
     if posts.page == posts.pages:
         # The last page shows all the viewer may see: what is numbered after it (whispers, for customers) must not
@@ -182,24 +184,30 @@ def topic(slug: str, topic_id: int):
         highest_shown = max(highest_shown, topic.highest_post_number)
     html = render_template(
         "forums/topic.html", topic=topic, category=topic.category, posts=posts, cards=cards,
-        accepted=accepted, accepted_card=accepted_card, last_read=last_read, reply_form=reply_form,
-        first_unread=_first_unread(topic, last_read),
+        accepted=accepted, accepted_card=accepted_card, last_read=last_read, may_reply=may_reply,
+        first_unread=_first_unread(viewer, topic, last_read),
         # The viewer's own replies waiting for approval, after the last post (no statement unless they have some).
-        held=approval.waiting_in_topic(current_user, topic) if posts.page == posts.pages else (),
+        held=approval.waiting_in_topic(viewer, topic) if posts.page == posts.pages else (),
         reason_text=approval.reason_text,
     )
-    if current_user.is_authenticated and highest_shown > last_read:
+    if viewer.is_authenticated and highest_shown > last_read:
         # The read marker is the one write a GET makes. End the read transaction first: on SQLite a
         # transaction that read cannot always become a writer, while a fresh one waits its turn.
-        user_id = current_user.id
+        user_id = viewer.id
         db.session.rollback()
         if forums.advance_read_marker(user_id, topic_id, highest_shown):
             db.session.commit()
     return html
 
 
-def _first_unread(topic: Topic, last_read: int) -> int | None:
-    if not current_user.is_authenticated or last_read == 0 or last_read >= topic.highest_post_number:
+@bp.app_template_global()
+def blank_reply_form() -> ReplyForm:
+    """An empty reply form, for the topic page's kept reply box: no request data and no CSRF field of its own."""
+    return ReplyForm(formdata=None, meta={"csrf": False})
+
+
+def _first_unread(viewer, topic: Topic, last_read: int) -> int | None:
+    if not viewer.is_authenticated or last_read == 0 or last_read >= topic.highest_post_number:
         return None
     return last_read + 1
 
