@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 
+import sqlalchemy as sa
 from flask import render_template_string
 
+from portal.accounts.models import User
 from portal.extensions import db
 from portal.forums import services as forums
 from portal.notifications.models import WatchLevel
@@ -138,3 +140,35 @@ def test_a_reply_goes_through_with_the_token_of_the_kept_box(app, client):
     response = client.post(action, data={"csrf_token": token, "body": "A reply from the kept box.", "action": "post"})
     assert response.status_code == 302
     assert reload(topic).post_count == 2
+
+
+def header(response) -> str:
+    match = re.search(r'<header class="site-header.*?</header>', raw(response), re.S)
+    assert match, "no site header"
+    return match.group(0)
+
+
+def test_the_kept_header_follows_the_viewer_and_the_page(app):
+    sam = make_user(role=Role.STAFF, display_name="Sam Staff")
+    client = app.test_client()
+    login(client, sam)
+    forums_header = header(client.get("/forums"))
+    assert re.search(r'class="nav-link active" href="/forums"', forums_header)
+    assert "Sam Staff" in forums_header and ">Staff</span>" in forums_header and 'data-unread' not in forums_header
+    staff_header = header(client.get("/staff/queue"))
+    assert 'href="/staff/queue" aria-current="page"' in staff_header
+    assert not re.search(r'class="nav-link active" href="/forums"', staff_header)
+
+    db.session.execute(sa.update(User).where(User.id == sam.id).values(display_name="Sam Renamed"))
+    db.session.commit()
+    renamed = header(client.get("/forums"))
+    assert "Sam Renamed" in renamed and "Sam Staff" not in renamed
+    (token,) = tokens(renamed)
+    assert client.post("/signout", data={"csrf_token": token}).status_code == 302
+    signed_out = header(client.get("/t/some-topic/1"))
+    assert "Sign in" in signed_out and "next=/t/some-topic/1" in signed_out and "csrf_token" not in signed_out
+
+
+def test_the_kept_header_escapes_the_search_words(app, client):
+    page = header(client.get("/search?q=%3Cscript%3Ealert(1)%3C/script%3E"))
+    assert 'value="&lt;script&gt;alert(1)&lt;/script&gt;"' in page and "<script>" not in page
