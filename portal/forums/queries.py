@@ -240,9 +240,10 @@ def subcategories(category: Category, viewer: Any) -> list[Category]:
 # its cache key costs SQLAlchemy more than SQLite takes to run it (0.46 → 0.15 ms for the page of posts).
 _TOPIC = sa.select(Topic).where(Topic.id == sa.bindparam("topic_id")).options(
     joinedload(Topic.category).joinedload(Category.parent),
-    # The people come without their organisations (User loads those eagerly elsewhere): no topic page shows them.
-    joinedload(Topic.user).lazyload(User.organization),
-    joinedload(Topic.assignee).lazyload(User.organization),
+    # Of the people, only what the page shows (the author's role for "waiting for a staff reply", the assignee's
+    # name), without their organisations: two whole users were half the statement's columns.
+    joinedload(Topic.user).load_only(User.role).lazyload(User.organization),
+    joinedload(Topic.assignee).load_only(User.display_name).lazyload(User.organization),
 )
 # For a signed-in viewer: + their read marker and (notifications) their watch levels, by outer joins.
 _TOPIC_FOR_VIEWER = watch_levels.add_to(
