@@ -130,19 +130,59 @@ def install_sqlite_behaviour() -> None:
         sa.event.listen(sa.engine.Engine, "begin", _sqlite_begin)
 
 
-# --- PostgreSQL: requests that only read end with COMMIT ---------------------------------------------------
+# --- PostgreSQL: reads of a GET without BEGIN; requests that only read end with COMMIT ---------------------
 
 _WROTE = "portal_wrote"
 _READ_ONLY = ("SELECT", "SHOW")
 
 
+_READS_FIRST = "portal_reads_first"
+_LOCKING = (" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY SHARE")
+
+
 def _note_writes(conn, cursor, statement, parameters, context, executemany) -> None:
-    if not statement.lstrip()[:6].upper().startswith(_READ_ONLY):
+    writes = not statement.lstrip()[:6].upper().startswith(_READ_ONLY)
+    if writes:
         conn.info[_WROTE] = True
+    if conn.info.get(_READS_FIRST) and (writes or any(lock in statement for lock in _LOCKING)):
+        # The first write (or locking read) of a GET: from here on, one transaction as usual. psycopg sends BEGIN
+        # before this statement.
+        del conn.info[_READS_FIRST]
+        conn.connection.dbapi_connection.autocommit = False
 
 
 def _forget_writes(conn) -> None:
     conn.info.pop(_WROTE, None)
+
+
+def _reads_without_begin(conn) -> None:
+    """A GET's transaction on PostgreSQL starts in autocommit: its reads need no BEGIN and no COMMIT.
+
+    Two round trips of a signed-in page's five. Nothing changes for what the reads see: under READ COMMITTED
+    (PostgreSQL's default, and ours) every statement takes its own snapshot, in a transaction or not. The first
+    write or locking read (SELECT … FOR UPDATE) turns autocommit off again, so it and everything after it run in
+    one transaction, committed or rolled back as before. Requests that write (POST…, writes_on_get views) and
+    everything outside a request (workers, commands) are left alone.
+    """
+    conn.info.pop(_READS_FIRST, None)
+    if conn.dialect.name != "postgresql" or not _reads_first():
+        return
+    dbapi_connection = conn.connection.dbapi_connection
+    if dbapi_connection is not None and not dbapi_connection.autocommit:
+        dbapi_connection.autocommit = True
+        conn.info[_READS_FIRST] = True
+
+
+def _reads_first() -> bool:
+    from flask import has_request_context, request
+
+    return has_request_context() and request.method in ("GET", "HEAD") and not _needs_write_lock()
+
+
+def _transactions_again(dbapi_connection, record) -> None:
+    """A connection goes back to the pool as it came: not in autocommit."""
+    if getattr(dbapi_connection, "autocommit", False) and record.info.pop(_READS_FIRST, False):
+        dbapi_connection.autocommit = False
 
 
 def commit_read_only_requests(app, db) -> None:
@@ -158,6 +198,8 @@ def commit_read_only_requests(app, db) -> None:
         sa.event.listen(sa.engine.Engine, "begin", _forget_writes)
         sa.event.listen(sa.engine.Engine, "commit", _forget_writes)
         sa.event.listen(sa.engine.Engine, "rollback", _forget_writes)
+        sa.event.listen(sa.engine.Engine, "begin", _reads_without_begin)
+        sa.event.listen(sa.pool.Pool, "checkin", _transactions_again)
 
     @app.teardown_appcontext
     def _end_reads_with_commit(exc) -> None:  # runs before Flask-SQLAlchemy's session removal
