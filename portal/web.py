@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from flask import flash
 from flask_wtf import FlaskForm
 
 from portal.errors import RuleViolation
+from portal.extensions import db
 
 FORM_ERROR_STATUS = 422
 
@@ -21,3 +26,17 @@ def show_violation(form: FlaskForm, violation: RuleViolation) -> None:
 def form_status(form: FlaskForm) -> int:
     """200 for a fresh form, 422 when it comes back with errors."""
     return FORM_ERROR_STATUS if form.errors else 200
+
+
+def carry_out(action: Callable[[], Any], done: str, refused: str = "warning") -> bool:
+    """Run a service call for a button's POST: commit and flash `done`, or roll back and flash why the service
+    refused (a RuleViolation's message). True when it was done."""
+    try:
+        action()
+    except RuleViolation as violation:
+        db.session.rollback()
+        flash(violation.message, refused)
+        return False
+    db.session.commit()
+    flash(done, "success")
+    return True

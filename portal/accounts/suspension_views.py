@@ -12,7 +12,7 @@ from portal.accounts import services as accounts
 from portal.accounts.forms import SubmitForm, SuspendForm, suspend_days
 from portal.errors import RuleViolation
 from portal.extensions import db
-from portal.web import show_violation
+from portal.web import carry_out, show_violation
 
 
 def suspend_from_form(user: Any, actor: Any, page: Callable[[SuspendForm, int], Any], back: str):
@@ -35,12 +35,5 @@ def unsuspend_from_form(user: Any, actor: Any, page: Callable[[int], Any], back:
     """Lift `user`'s suspension (a button's form: only its CSRF token to check)."""
     if not SubmitForm().validate_on_submit():
         return page(400)
-    try:
-        accounts.unsuspend_user(actor, user)
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash(violation.message, "warning")
-    else:
-        db.session.commit()
-        flash(f"{user.display_name} can sign in again.", "success")
+    carry_out(lambda: accounts.unsuspend_user(actor, user), f"{user.display_name} can sign in again.")
     return redirect(back)

@@ -16,7 +16,7 @@ from portal.forums import services as forums
 from portal.forums.forms import CategoryForm, MoveCategoryForm
 from portal.forums.models import Category
 from portal.permissions import can_manage_categories, require
-from portal.web import form_status, show_violation
+from portal.web import carry_out, form_status, show_violation
 
 
 @bp.route("/admin/categories")
@@ -115,12 +115,6 @@ def admin_move_category(category_id: int):
     form = MoveCategoryForm()
     if not form.validate_on_submit():
         abort(400)  # only the list's own buttons post here, and they always send a direction
-    try:
-        forums.move_category(current_user, category, form.direction.data)
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash(violation.message, "warning")
-    else:
-        db.session.commit()
-        flash(f"{category.name} moved {form.direction.data}.", "success")
+    carry_out(lambda: forums.move_category(current_user, category, form.direction.data),
+              f"{category.name} moved {form.direction.data}.")
     return redirect(url_for("forums.admin_categories"))

@@ -10,7 +10,6 @@ from flask_login import current_user, login_required
 
 from portal.accounts.forms import suspend_days
 from portal.db import utcnow
-from portal.errors import RuleViolation
 from portal.extensions import db
 from portal.forums.queries import page_number
 from portal.moderation import approval, bp
@@ -18,6 +17,7 @@ from portal.moderation import flags as moderation
 from portal.moderation.forms import AgreeForm, RejectForm
 from portal.moderation.models import ReviewItem
 from portal.permissions import can_review_flags, require
+from portal.web import carry_out
 
 
 def _item_or_404(item_id: int) -> ReviewItem:
@@ -60,14 +60,7 @@ def _back_to_queue():
 
 def _carry_out(decide, done: str, refused: str = "warning"):
     """Run a decision on an item: commit and say `done`, or roll back and say why not; back to the queue."""
-    try:
-        decide()
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash(violation.message, refused)
-    else:
-        db.session.commit()
-        flash(done, "success")
+    carry_out(decide, done, refused)
     return _back_to_queue()
 
 
@@ -152,12 +145,6 @@ def withdraw(item_id: int):
     item = db.session.get(ReviewItem, item_id)
     if item is None or item.author_id != current_user.id:
         abort(404)
-    try:
-        approval.withdraw(current_user, item)
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash(violation.message, "warning")
-    else:
-        db.session.commit()
-        flash("Withdrawn: nobody will see it. Its text stays on this page.", "success")
+    carry_out(lambda: approval.withdraw(current_user, item),
+              "Withdrawn: nobody will see it. Its text stays on this page.")
     return redirect(url_for("moderation.my_pending"))

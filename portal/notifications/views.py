@@ -27,7 +27,7 @@ from portal.permissions import (
     require,
 )
 from portal.security import safe_next
-from portal.web import FORM_ERROR_STATUS, show_violation
+from portal.web import FORM_ERROR_STATUS, carry_out, show_violation
 
 MAIL_PER_PAGE = 50
 
@@ -57,14 +57,7 @@ def retry_mail(email_id: int):
     if not SubmitForm().validate_on_submit():
         flash("The form expired; try again.", "warning")
         return redirect(url_for("notifications.mail_log"))
-    try:
-        retry_email(email)
-    except RuleViolation as violation:
-        db.session.rollback()
-        flash(violation.message, "warning")
-    else:
-        db.session.commit()
-        flash(f"Email #{email.id} to {email.to_address} is queued again.", "success")
+    carry_out(lambda: retry_email(email), f"Email #{email.id} to {email.to_address} is queued again.")
     return redirect(url_for("notifications.mail_log", status=request.args.get("status", "")))
 
 
