@@ -45,6 +45,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 LIVE_FIXTURES = ("live_server", "concurrent_server")
 LIVE_GROUP = "live"
 LIVE_PATHS = ("tests/e2e/", "tests/concurrency/")  # the suites that use the live servers
+# Other tests that must share one worker, by node id prefix: the query budgets build their data once per worker.
+GROUPED_PATHS = {"tests/test_query_budgets.py::test_page_runs_a_fixed_number_of_queries": "query-budgets"}
 STARTUP_SECONDS = 15
 # Variables of the developer's shell that would change how the server under test behaves.
 SCRUBBED_ENV = (
@@ -243,15 +245,20 @@ def pytest_collection_modifyitems(config, items) -> None:
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """--dist loadgroup, with the live suites grouped by path too (the marks are lost: see the docstring)."""
+    """--dist loadgroup, with the live suites and GROUPED_PATHS grouped by path too (the marks are lost: see the
+    docstring)."""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadGroupScheduling
 
     class LiveGroupScheduling(LoadGroupScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            if nodeid.startswith(LIVE_PATHS) and "@" not in nodeid:
-                return LIVE_GROUP
+            if "@" not in nodeid:
+                if nodeid.startswith(LIVE_PATHS):
+                    return LIVE_GROUP
+                for prefix, group in GROUPED_PATHS.items():
+                    if nodeid.startswith(prefix):
+                        return group
             return super()._split_scope(nodeid)
 
     return LiveGroupScheduling(config, log)

@@ -221,9 +221,9 @@ def measure_all(app) -> dict[str, dict[str, object]]:
 _measured: dict[str, dict[str, object]] = {}
 
 
-@pytest.mark.xdist_group("query-budgets")  # one worker builds the data for all of them, once
 @pytest.mark.parametrize("page_name", list(BUDGETS))
 def test_page_runs_a_fixed_number_of_queries_within_budget(app, page_name):
+    # tests/live.py puts these in one xdist group, so one worker builds the data for all of them, once.
     if not _measured:
         _measured.update(measure_all(app))
     budget = BUDGETS[page_name]
