@@ -51,7 +51,8 @@ BUDGETS: dict[str, Budget] = {
     "admin organizations": Budget("/admin/organizations", "admin", 2),
     "admin mail log": Budget("/admin/mail", "admin", 4),
     # Forums. Anonymous topic page: topic, the page of posts (their total rides along as a window count). Signed
-    # in: + viewer (the read marker rides on the topic's statement, the viewer's likes on the posts'). Lists: count,
+    # in: the topic rides on the viewer's statement (with the read marker and watch levels), the viewer's likes on
+    # the posts'. Lists: count,
     # rows; signed in + viewer, read marks. Home: categories, org links.
     "forum home, anonymous": Budget("/forums", None, 2),
     "forum home, signed in": Budget("/forums", "customer", 3),
@@ -61,12 +62,12 @@ BUDGETS: dict[str, Budget] = {
     # + the viewer's watch level for the category (its button; one primary-key lookup).
     "category, signed in": Budget("/c/{category_slug}", "customer", 7),
     "topic, anonymous": Budget("/t/{topic_slug}/{topic_id}", None, 2),
-    "topic, signed in": Budget("/t/{topic_slug}/{topic_id}", "customer", 3),
-    "topic, staff": Budget("/t/{topic_slug}/{topic_id}", "admin", 3),
-    "topic page 2, signed in": Budget("/t/{topic_slug}/{topic_id}?page=2", "customer", 3),
+    "topic, signed in": Budget("/t/{topic_slug}/{topic_id}", "customer", 2),
+    "topic, staff": Budget("/t/{topic_slug}/{topic_id}", "admin", 2),
+    "topic page 2, signed in": Budget("/t/{topic_slug}/{topic_id}?page=2", "customer", 2),
     # The last page, for a viewer with replies waiting for approval there: + those replies.
-    "topic last page, author of held replies": Budget("/t/{topic_slug}/{topic_id}?page=3", "customer", 4),
-    "solved question, signed in": Budget("/t/{question_slug}/{question_id}", "customer", 4),
+    "topic last page, author of held replies": Budget("/t/{topic_slug}/{topic_id}?page=3", "customer", 3),
+    "solved question, signed in": Budget("/t/{question_slug}/{question_id}", "customer", 3),
     "new topic form": Budget("/new", "customer", 3),
     # Search: categories for the form, count, the page of posts (topics, categories, authors joined), snippets.
     "search, anonymous": Budget("/search?q=upgrade+release", None, 4),
