@@ -115,26 +115,42 @@ def _viewer(topic: Topic) -> _Viewer:
     )
 
 
-def _card(post: StreamPost, topic: Topic, viewer: _Viewer, urls: tuple[str, ...],
-          pinned_copy: bool) -> Card:
+def _post_rights(user: Any, post: StreamPost) -> tuple[bool, bool, bool, bool]:
+    """Flag, like, edit, delete: the permission rules, which read only who wrote the post and whether it is deleted
+    (see POST_RIGHTS_READ)."""
+    return can_flag_post(user, post), can_like_post(user, post), can_edit_post(user, post), can_delete_post(user, post)
+
+
+# What of a post the rules in _post_rights read: a page's posts share a few combinations, so each is worked out
+# once per page (tests.forums.test_stream checks the rules read nothing else).
+POST_RIGHTS_READ = ("user_id", "deleted_at")
+
+
+def _card(post: StreamPost, topic: Topic, viewer: _Viewer, urls: tuple[str, ...], pinned_copy: bool,
+          rights_by_kind: dict[tuple[bool, bool], tuple[bool, bool, bool, bool]]) -> Card:
     user = viewer.user
     deleted = post.deleted_at is not None
+    own = viewer.signed_in and post.user_id == user.id
     hidden = ""
     if post.hidden_at is not None:
-        hidden = "staff" if viewer.reviewing else "author" if viewer.signed_in and post.user_id == user.id else "others"
+        hidden = "staff" if viewer.reviewing else "author" if own else "others"
     if viewer.signed_in:
-        editing = can_edit_post(user, post)
+        kind = (own, deleted)
+        post_rights = rights_by_kind.get(kind)
+        if post_rights is None:
+            post_rights = rights_by_kind[kind] = _post_rights(user, post)
+        flag, like, editing, delete = post_rights
         rights = (
-            can_flag_post(user, post) and not hidden,
-            can_like_post(user, post) and hidden in ("", "staff"),
+            flag and not hidden,
+            like and hidden in ("", "staff"),
             post.liked,
             viewer.replying,
             viewer.accepting and post.number > 1 and not post.is_whisper,
             viewer.official and not post.is_whisper and post.number > 1,
             editing,
-            can_delete_post(user, post),
+            delete,
             viewer.restoring,
-            editing or post.user_id == user.id,
+            editing or own,
         )
     else:
         rights = (False,) * 10
@@ -176,8 +192,10 @@ def post_cards(topic: Topic, posts: list[StreamPost],
     # With template auto-reload (development), render afresh so an edited template shows at once.
     fragments = _render if current_app.jinja_env.auto_reload else _render_kept
 
+    rights_by_kind: dict[tuple[bool, bool], tuple[bool, bool, bool, bool]] = {}
+
     def html(post: StreamPost, pinned_copy: bool = False) -> Markup:
-        before, after = fragments(_card(post, topic, viewer, urls, pinned_copy))
+        before, after = fragments(_card(post, topic, viewer, urls, pinned_copy, rights_by_kind))
         # Escaped template output around the stored, sanitised body_html.
         if after is None:
             return Markup(before.replace(TOKEN_MARK, token))  # noqa: S704

@@ -174,3 +174,31 @@ def test_each_viewer_sees_their_own_likes_read_with_the_posts(app):
     last = topic_path(topic) + "?page=2"
     assert pressed(liker_client.get(last), answer.number) and not pressed(other_client.get(last), answer.number)
     assert not pressed(app.test_client().get(last), answer.number)  # signed out: nothing is "liked"
+
+
+class _Recording:
+    """A post that notes which of its attributes are read."""
+
+    def __init__(self, **values):
+        self._values, self.read = values, set()
+
+    def __getattr__(self, name):
+        self.read.add(name)
+        return self._values[name]
+
+
+@pytest.mark.parametrize("role", [Role.CUSTOMER, Role.STAFF, Role.ADMIN])
+@pytest.mark.parametrize("suspended", [False, True])
+def test_the_post_rights_rules_read_only_what_the_page_groups_posts_by(app, role, suspended):
+    """The topic page works each post's flag/like/edit/delete rights out once per (own, deleted) combination: the
+    rules must read nothing else of a post, whatever the viewer."""
+    viewer = make_user(role=role)
+    if suspended:
+        viewer.suspended_until = utcnow() + timedelta(days=1)
+    db.session.commit()
+    other = make_user()
+    for author, deleted in ((viewer, None), (other, None), (viewer, utcnow()), (other, utcnow())):
+        post = _Recording(id=1, number=2, user_id=author.id, deleted_at=deleted, is_whisper=True, hidden_at=utcnow(),
+                          like_count=3, is_official=True, topic_id=1)
+        stream._post_rights(viewer, post)
+        assert post.read <= set(stream.POST_RIGHTS_READ), post.read
