@@ -1,4 +1,5 @@
-"""The app class: Flask, with the URLs a request builds kept for the next requests.
+"""The app class: Flask, with the URLs a request builds kept for the next requests (and the answer to "is this
+hook a coroutine?", and the session cookie's serializer, kept too).
 
 A page builds a few dozen URLs (navigation, static files, each form's action), and werkzeug works each one out
 afresh: on the signed-in topic page that was about a twentieth of the request. A URL relative to the site is a
@@ -10,18 +11,58 @@ that cannot be dict keys, and any app with url_defaults functions (they may read
 
 from __future__ import annotations
 
+from types import FunctionType
 from typing import Any
 
 from flask import Flask
 from flask.globals import _cv_request
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
+
+from portal.templating import PortalEnvironment
 
 KEPT_URLS = 4096  # distinct (endpoint, values) per process; past that the dict starts again
 
 
+class KeptSerializerSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the cookie serializer made once per set of secret keys.
+
+    Flask builds a new serializer (and its signer) to read the session cookie on every request; it holds no state
+    but the keys, so one per (keys) serves every request and thread.
+    """
+
+    def __init__(self) -> None:
+        self._kept: tuple[tuple, URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        kept = self._kept
+        if kept is not None and kept[0] == keys:
+            return kept[1]
+        serializer = super().get_signing_serializer(app)
+        self._kept = (keys, serializer)
+        return serializer
+
+
 class Portal(Flask):
+    jinja_environment = PortalEnvironment
+    session_interface = KeptSerializerSessionInterface()
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.kept_urls: dict[tuple, str] = {}
+        self._sync_functions: dict[Any, Any] = {}
+
+    def ensure_sync(self, func: Any) -> Any:
+        """Flask asks this of every hook, view and context processor on every request, and inspect's coroutine
+        check costs more than some of them: the answer for a plain function is kept (there are a few dozen)."""
+        if type(func) is not FunctionType:  # bound methods and partials may be made per request: not kept
+            return super().ensure_sync(func)
+        try:
+            return self._sync_functions[func]
+        except KeyError:
+            sync = self._sync_functions[func] = super().ensure_sync(func)
+            return sync
 
     def url_for(self, /, endpoint: str, *, _anchor: str | None = None, _method: str | None = None,
                 _scheme: str | None = None, _external: bool | None = None, **values: Any) -> str:

@@ -3,9 +3,11 @@ always the one werkzeug would build."""
 
 from __future__ import annotations
 
+import flask.app
 from flask import Flask, url_for
 
 from portal.urls import KEPT_URLS
+from tests.factories import login, make_user
 
 
 def build(app, endpoint, base_url="http://localhost/", **values):
@@ -71,3 +73,71 @@ def test_pages_link_with_kept_urls(client, app):
     assert kept > 5 and 'href="/forums"' in first
     assert client.get("/forums").get_data(as_text=True) == first
     assert len(app.kept_urls) == kept
+
+
+# --- ensure_sync: kept for plain functions ------------------------------------------------------------------
+
+
+def test_plain_hooks_are_checked_once_and_returned_as_they_are(app, monkeypatch):
+    checks = []
+    real = flask.app.iscoroutinefunction
+    monkeypatch.setattr(flask.app, "iscoroutinefunction", lambda func: checks.append(func) or real(func))
+
+    def hook():
+        return "done"
+
+    assert app.ensure_sync(hook) is hook
+    assert app.ensure_sync(hook) is hook
+    assert checks == [hook]
+
+
+def test_coroutines_are_still_refused_or_wrapped_and_methods_never_kept(app, monkeypatch):
+    async def view():
+        return "async"
+
+    wrapped = []
+    monkeypatch.setattr(app, "async_to_sync", lambda func: wrapped.append(func) or (lambda: "ran " + func.__name__))
+    assert app.ensure_sync(view)() == "ran view"
+    assert app.ensure_sync(view)() == "ran view"
+    assert wrapped == [view]  # worked out once, then kept: the same wrapper's answer
+
+    checks = []
+    real = flask.app.iscoroutinefunction
+    monkeypatch.setattr(flask.app, "iscoroutinefunction", lambda func: checks.append(func) or real(func))
+
+    class Hooks:
+        def method(self):
+            return "method"
+
+    hooks = Hooks()
+    assert app.ensure_sync(hooks.method)() == "method"
+    assert app.ensure_sync(hooks.method)() == "method"
+    assert len(checks) == 2  # bound methods are made per access: checked every time, never kept
+
+
+# --- The session cookie's serializer --------------------------------------------------------------------------
+
+
+def test_the_session_serializer_is_made_once_per_set_of_keys(app):
+    interface = app.session_interface
+    first = interface.get_signing_serializer(app)
+    assert interface.get_signing_serializer(app) is first
+    old_key = app.secret_key
+    cookie = first.dumps({"_user_id": "1:stamp"})
+    app.secret_key = "a-new-key-of-enough-length-for-the-tests-0123456789"
+    app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+    try:
+        rotated = interface.get_signing_serializer(app)
+        assert rotated is not first
+        assert rotated.loads(cookie) == {"_user_id": "1:stamp"}  # the old key still reads what it signed
+        assert interface.get_signing_serializer(app) is rotated
+    finally:
+        app.secret_key = old_key
+        app.config["SECRET_KEY_FALLBACKS"] = []
+
+
+def test_a_signed_in_session_survives_requests_with_the_kept_serializer(client):
+    user = make_user(display_name="Kept Serializer")
+    login(client, user)
+    for _ in range(3):
+        assert "Kept Serializer" in client.get("/").get_data(as_text=True)
