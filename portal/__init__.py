@@ -11,7 +11,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config, ProductionConfig, config_from_env
 from portal.cache import install_invalidation
-from portal.db import commit_read_only_requests, install_sqlite_behaviour, ping_idle_connections
+from portal.db import (
+    commit_read_only_requests,
+    install_sqlite_behaviour,
+    ping_idle_connections,
+    tune_postgres_connections,
+)
 from portal.errors import register_error_handlers
 from portal.extensions import csrf, db, limiter, login_manager
 from portal.security import register_security_headers
@@ -61,6 +66,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
     with app.app_context():
         for engine in db.engines.values():
             ping_idle_connections(engine, app.config["DATABASE_PING_AFTER_IDLE_SECONDS"])
+            tune_postgres_connections(engine)
     commit_read_only_requests(app, db)
     if app.config.get("MIGRATIONS_ENABLED") or _loaded_by_the_cli():
         init_migrations(app)
