@@ -10,7 +10,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, lazyload, selectinload
@@ -321,12 +321,12 @@ def page_of_number(topic: Topic, viewer: Any, number: int) -> int:
     return before // POSTS_PER_PAGE + 1
 
 
-@dataclass(frozen=True, slots=True)
-class StreamPost:
+class StreamPost(NamedTuple):
     """A post as the topic page shows it, read as a plain row (twenty ORM posts and authors cost 4× as much).
 
     Duck-types the Post attributes the permission checks read (id, number, user_id, deleted_at, is_whisper).
     `liked`: whether the viewer liked it, read in the same statement (always False for a signed-out viewer).
+    A named tuple: made in one step (a frozen dataclass sets its fifteen fields one by one).
     """
 
     id: int
