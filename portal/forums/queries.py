@@ -265,16 +265,19 @@ _TOPIC_FOR_VIEWER = watch_levels.add_to(
     sa.bindparam("viewer_id"),
 )
 # The topic page loads the same columns with the signed-in viewer, in one statement (accounts.hooks.with_viewer):
-# the topic outer-joined to the viewer's row, so that a missing topic still gives the viewer.
+# the topic outer-joined to the viewer's row, so that a missing topic still gives the viewer; the read marker and
+# watch levels as scalar subqueries (as joins they took PostgreSQL a third longer to run the statement).
 with_viewer(
     "forums.topic",
-    watch_levels.add_to(
-        viewer_statement().add_columns(Topic, TopicRead.last_read_number).select_from(User)
-        .outerjoin(Topic, Topic.id == sa.bindparam("topic_id"))
-        .outerjoin(TopicRead, sa.and_(TopicRead.topic_id == Topic.id, TopicRead.user_id == User.id))
-        .options(*_TOPIC_PAGE_OPTIONS),
-        User.id,
-    ),
+    viewer_statement().add_columns(
+        Topic,
+        sa.select(TopicRead.last_read_number)
+        .where(TopicRead.topic_id == Topic.id, TopicRead.user_id == User.id).scalar_subquery(),
+        *watch_levels.columns(User.id),
+    )
+    .select_from(User)
+    .outerjoin(Topic, Topic.id == sa.bindparam("topic_id"))
+    .options(*_TOPIC_PAGE_OPTIONS),
     lambda view_args: {"topic_id": view_args.get("topic_id")},
 )
 
