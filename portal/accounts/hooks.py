@@ -18,14 +18,14 @@ from portal.extensions import db, login_manager
 from portal.notifications.services import unread_count_query
 from portal.templating import format_datetime
 
-# The signed-in viewer and the bell's unread count, in one statement built once (every signed-in request runs it;
-# building and cache-keying a select each time costs more than running it).
 
 def viewer_statement() -> sa.Select:
     """The viewer (`user_id`) and the bell's unread count. A page may add its own columns (see `with_viewer`)."""
     return sa.select(User, unread_count_query(sa.bindparam("user_id"))).where(User.id == sa.bindparam("user_id"))
 
 
+# The signed-in viewer and the bell's unread count, in one statement built once (every signed-in request runs it;
+# building and cache-keying a select each time costs more than running it).
 _VIEWER = viewer_statement()
 
 
