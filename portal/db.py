@@ -132,29 +132,31 @@ def install_sqlite_behaviour() -> None:
 
 # --- PostgreSQL: each statement's result description worked out once ------------------------------------------
 
-DESCRIPTIONS_KEPT = 512  # distinct (statement, column types) per process; past that the dict starts again
+DESCRIPTIONS_KEPT = 512  # distinct result shapes per process; past that the dict starts again
 _descriptions: dict[tuple, list] = {}
 
 
 def _described_once_cursor():
-    """psycopg's Cursor, with `description` kept per statement and result column types.
+    """psycopg's Cursor, with `description` kept per shape of result.
 
     psycopg builds a Column object per result column every time `description` is read, and SQLAlchemy reads it
-    for every statement: on the topic page (~60 columns) that was a twentieth of a worker's time. A description is
-    a pure function of the statement's text and of its result columns' types (and type modifiers), which are the
-    key; Columns hold no reference to their cursor and never change, so one list serves every cursor and thread.
+    for every statement: on the topic page (~75 columns) that was a twentieth of a worker's time. A Column is a
+    pure function of its result column's name, type, type modifier and size (and of the connection's encoding,
+    which decodes the name), read from the result itself: those are the key. (Not the statement's text: psycopg
+    keeps no text on the cursor once it runs a statement it has prepared, which is every hot one.) Columns hold no
+    reference to their cursor and never change, so one list serves every cursor and thread. Our connections all
+    use psycopg's default type registry, which only names types for display.
     """
     import psycopg
 
     class DescribedOnceCursor(psycopg.Cursor):
         @property
         def description(self):  # type: ignore[override]
-            result, query = self.pgresult, getattr(self, "_query", None)
-            if result is None or query is None or not result.nfields:
+            result = self.pgresult
+            if result is None or not result.nfields:
                 return super().description
-            count = result.nfields
-            key = (query.query, tuple(result.ftype(i) for i in range(count)),
-                   tuple(result.fmod(i) for i in range(count)))
+            key = (self._encoding, *[(result.fname(i), result.ftype(i), result.fmod(i), result.fsize(i))
+                                     for i in range(result.nfields)])
             kept = _descriptions.get(key)
             if kept is None:
                 kept = super().description

@@ -1,6 +1,7 @@
-"""PostgreSQL connections as portal.db.tune_postgres_connections sets them up: a statement's result description
-is worked out once (the one psycopg would build, never shared between different statements or column types,
-rebuilt when a column's type changes), and sessions speak UTC."""
+"""PostgreSQL connections as portal.db.tune_postgres_connections sets them up: a result's description is worked
+out once per shape of result (the one psycopg would build, never shared between results with other columns or
+column types, rebuilt when a column's type changes, kept too once psycopg prepares the statement), and sessions
+speak UTC."""
 
 from __future__ import annotations
 
@@ -48,12 +49,32 @@ def test_a_description_is_psycopgs_own_and_built_once(app):
     assert len(portal_db._descriptions) == 1
 
 
+def test_descriptions_are_kept_for_prepared_statements_too(app):
+    # psycopg prepares a statement from its fifth run (prepare_threshold) and then keeps no query text on the
+    # cursor: the hot statements of every page run that way.
+    portal_db._descriptions.clear()
+    cursor = _cursor()
+    statement = "SELECT %s::int AS one, 'x'::varchar(5) AS word"
+    cursor.execute(statement, (1,))
+    first = cursor.description
+    for number in range(2, 12):
+        cursor.execute(statement, (number,))
+        assert [a is b for a, b in zip(first, cursor.description, strict=True)] == [True, True]
+        assert cursor.fetchone() == (number, "x")
+    assert cursor.connection._prepared._names  # it did get prepared
+    assert len(portal_db._descriptions) == 1
+
+
 def test_other_statements_and_other_column_types_get_their_own(app):
     cursor = _cursor()
     cursor.execute("SELECT 1 AS one")
     assert [c.name for c in cursor.description] == ["one"]
     cursor.execute("SELECT 2 AS two, 3 AS three")
     assert [c.name for c in cursor.description] == ["two", "three"]
+    cursor.execute("SELECT 2 AS three, 3 AS two")  # the same types, other names
+    assert [c.name for c in cursor.description] == ["three", "two"]
+    cursor.execute("SELECT 'a'::text AS two, 3 AS three")  # the same names, another type
+    assert _same(cursor.description, _fresh(cursor))
     db.session.execute(sa.text("CREATE TEMPORARY TABLE described (value varchar(5))"))
     cursor = _cursor()
     cursor.execute("SELECT value FROM described")
