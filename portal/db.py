@@ -141,10 +141,11 @@ def _described_once_cursor():
 
     psycopg builds a Column object per result column every time `description` is read, and SQLAlchemy reads it
     for every statement: on the topic page (~75 columns) that was a twentieth of a worker's time. A Column is a
-    pure function of its result column's name, type, type modifier and size (and of the connection's encoding,
-    which decodes the name), read from the result itself: those are the key. (Not the statement's text: psycopg
-    keeps no text on the cursor once it runs a statement it has prepared, which is every hot one.) Columns hold no
-    reference to their cursor and never change, so one list serves every cursor and thread. Our connections all
+    pure function of its result column's name, type and type modifier (its size is its type's), and of the
+    connection's encoding, which decodes the name; read from the result itself, those are the key. (Not the
+    statement's text: psycopg keeps no text on the cursor once it runs a statement it has prepared, which is every
+    hot one.) Columns hold no reference to their cursor and never change, so one list serves every cursor and
+    thread. Our connections all
     use psycopg's default type registry, which only names types for display.
     """
     import psycopg
@@ -155,8 +156,9 @@ def _described_once_cursor():
             result = self.pgresult
             if result is None or not result.nfields:
                 return super().description
-            key = (self._encoding, *[(result.fname(i), result.ftype(i), result.fmod(i), result.fsize(i))
-                                     for i in range(result.nfields)])
+            columns = range(result.nfields)  # (a column's size is its type's: the type is in the key)
+            key = (self._encoding, tuple(map(result.fname, columns)), tuple(map(result.ftype, columns)),
+                   tuple(map(result.fmod, columns)))
             kept = _descriptions.get(key)
             if kept is None:
                 kept = super().description
@@ -250,7 +252,9 @@ def commit_read_only_requests(app, db) -> None:
     For such a transaction the two are the same, but psycopg forgets its prepared statements whenever it sees a
     ROLLBACK, and PostgreSQL then plans the hot queries afresh on every request: 2 ms for the topic page's topic
     with its category, people, read marker and watch levels, against 0.3 ms from the prepared plan. Any other
-    statement (a write, a savepoint), an error, or SQLite leaves the usual rollback alone.
+    statement (a write, a savepoint), an error, or SQLite leaves the usual rollback alone. A GET that only read
+    did so without BEGIN (_reads_without_begin): it has no transaction to end, and the rollback of an idle
+    connection sends psycopg nothing, so it is left to that.
     """
     if not sa.event.contains(sa.engine.Engine, "before_cursor_execute", _note_writes):
         sa.event.listen(sa.engine.Engine, "before_cursor_execute", _note_writes)
@@ -273,7 +277,9 @@ def commit_read_only_requests(app, db) -> None:
         if len(connections) != 1:
             return
         (conn,) = connections.values()
-        if conn.dialect.name != "postgresql" or conn.info.get(_WROTE):
+        if conn.dialect.name != "postgresql" or conn.info.get(_WROTE) or conn.info.get(_READS_FIRST):
+            # (Reads without BEGIN: there is no transaction to end, and psycopg's rollback of an idle connection
+            # sends nothing and keeps the prepared statements.)
             return
         try:
             session.commit()

@@ -1,5 +1,6 @@
-"""Requests that only read end their transaction with COMMIT on PostgreSQL (psycopg keeps its prepared
-statements then); anything that wrote without committing is still rolled back."""
+"""Requests that only read keep psycopg's prepared statements on PostgreSQL (their reads ran without BEGIN, so
+nothing is rolled back; a transaction that only read ends with COMMIT); anything that wrote without committing is
+still rolled back."""
 
 from __future__ import annotations
 
@@ -25,8 +26,23 @@ def endings(app):
 
 
 @pytest.mark.skipif(BACKEND != "postgres", reason="PostgreSQL only: SQLite has no prepared statements to keep")
-def test_a_page_that_only_reads_ends_with_commit_on_postgresql(client, endings):
-    assert client.get("/forums").status_code == 200
+def test_pages_that_only_read_keep_the_prepared_statements_on_postgresql(client):
+    # psycopg prepares a statement from its fifth run, and forgets them all when it sends a ROLLBACK.
+    for _ in range(7):
+        assert client.get("/forums").status_code == 200
+    raw = db.engine.raw_connection()  # the one pooled connection those requests used
+    try:
+        assert raw.dbapi_connection._prepared._names
+    finally:
+        raw.close()
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="PostgreSQL only: SQLite has no prepared statements to keep")
+def test_a_transaction_that_only_read_ends_with_commit(app, endings):
+    # A request that may write (a POST: in a transaction from BEGIN), but only read.
+    with app.app_context(), app.test_request_context("/forums", method="POST"):
+        db.session.scalar(sa.select(User.id).limit(1))
+        endings.clear()
     assert endings == ["commit"]
 
 
