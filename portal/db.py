@@ -145,8 +145,7 @@ def _described_once_cursor():
     connection's encoding, which decodes the name; read from the result itself, those are the key. (Not the
     statement's text: psycopg keeps no text on the cursor once it runs a statement it has prepared, which is every
     hot one.) Columns hold no reference to their cursor and never change, so one list serves every cursor and
-    thread. Our connections all
-    use psycopg's default type registry, which only names types for display.
+    thread. Our connections all use psycopg's default type registry, which only names types for display.
     """
     import psycopg
 
