@@ -1,11 +1,15 @@
 """URLs built in a request are kept for the next requests (portal.urls.Portal.url_for), and a kept URL is
-always the one werkzeug would build."""
+always the one werkzeug would build. The session cookie's serializer is kept per set of keys, and what a cookie
+held is kept until the cookie is older than the session lifetime."""
 
 from __future__ import annotations
 
+import flask
 import flask.app
-from flask import Flask, url_for
+from flask import Flask, flash, url_for
+from itsdangerous import URLSafeTimedSerializer
 
+import portal.urls
 from portal.urls import KEPT_URLS
 from tests.factories import login, make_user
 
@@ -141,3 +145,98 @@ def test_a_signed_in_session_survives_requests_with_the_kept_serializer(client):
     login(client, user)
     for _ in range(3):
         assert "Kept Serializer" in client.get("/").get_data(as_text=True)
+
+
+# --- What a session cookie held ---------------------------------------------------------------------------------
+
+
+def _reads(monkeypatch) -> list[str]:
+    """The cookies the serializer actually reads (checks the signature of)."""
+    reads: list[str] = []
+    loads = URLSafeTimedSerializer.loads
+
+    def counting(self, s, *args, **kwargs):
+        reads.append(s)
+        return loads(self, s, *args, **kwargs)
+
+    monkeypatch.setattr(URLSafeTimedSerializer, "loads", counting)
+    return reads
+
+
+def _cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def test_a_cookie_is_read_once_and_its_session_kept(app, client, monkeypatch):
+    user = make_user(display_name="Kept Session")
+    login(client, user)
+    client.get("/")  # pops the sign-in flash: from here on the cookie stays the same
+    reads = _reads(monkeypatch)
+    for _ in range(3):
+        assert "Kept Session" in client.get("/").get_data(as_text=True)
+    assert reads == [_cookie(client)]  # read on the first request only
+
+
+def test_a_kept_session_is_a_copy(app, client):
+    user = make_user()
+    login(client, user)
+    client.get("/")
+    cookie = _cookie(client)
+    with app.test_request_context("/", headers={"Cookie": f"session={cookie}"}):
+        first = app.session_interface.open_session(app, flask.request)
+        first["changed"] = "here"
+    with app.test_request_context("/", headers={"Cookie": f"session={cookie}"}):
+        again = app.session_interface.open_session(app, flask.request)
+    assert "changed" not in again and again["_user_id"] == first["_user_id"]
+
+
+def test_a_kept_cookie_past_the_session_lifetime_is_refused(app, client, monkeypatch):
+    user = make_user(display_name="Expiring Session")
+    login(client, user)
+    client.get("/")
+    assert "Expiring Session" in client.get("/").get_data(as_text=True)  # kept now
+    lifetime = int(app.permanent_session_lifetime.total_seconds())
+    later = portal.urls.time.time() + lifetime + 5
+    monkeypatch.setattr(portal.urls.time, "time", lambda: later)
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
+    assert "Expiring Session" not in client.get("/").get_data(as_text=True)  # signed out, as without keeping
+
+
+def test_a_forged_cookie_is_never_kept_or_read_as_a_session(app, client):
+    user = make_user(display_name="Forged Session")
+    login(client, user)
+    client.get("/")
+    cookie = _cookie(client)
+    forged = cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB")
+    client.set_cookie("session", forged)
+    assert "Forged Session" not in client.get("/").get_data(as_text=True)
+    assert forged not in app.session_interface._sessions
+
+
+def test_sessions_holding_lists_are_read_afresh_each_time(app, client, monkeypatch):
+    app.add_url_rule("/_test/flash", "test_flash", lambda: (flash("Kept for the next page", "info"), "ok")[1])
+    user = make_user()
+    login(client, user)
+    client.get("/")
+    client.get("/_test/flash")  # the session now holds a list of flashes
+    cookie = _cookie(client)
+    assert "Kept for the next page" in client.get("/").get_data(as_text=True)  # read from that cookie
+    assert cookie not in app.session_interface._sessions
+
+
+def test_new_keys_forget_the_kept_sessions(app, client):
+    user = make_user()
+    login(client, user)
+    client.get("/")
+    client.get("/")
+    interface = app.session_interface
+    assert interface._sessions
+    old_key = app.secret_key
+    app.secret_key = "another-key-of-enough-length-for-the-tests-0123456789"
+    try:
+        interface.get_signing_serializer(app)
+        assert interface._sessions == {}
+        assert "Sign out" not in client.get("/").get_data(as_text=True)  # the old key's cookie is not read
+    finally:
+        app.secret_key = old_key
+        interface.get_signing_serializer(app)
