@@ -28,21 +28,31 @@ def safe_next(target: str | None, default: str) -> str:
     return target if is_safe_next(target) else default
 
 
+# Every response gets these unless the view set its own: (name, its lower-case form, value).
+_HEADERS = tuple((name, name.lower(), value) for name, value in (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+))
+_HSTS = ("Strict-Transport-Security", "strict-transport-security", "max-age=31536000; includeSubDomains")
+
+
 def register_security_headers(app: Flask) -> None:
     @app.after_request
     def set_headers(response: Response) -> Response:
+        # The response's header names are read once (each `setdefault` would scan them all again).
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
-        if app.config.get("SECURE_HEADERS_HSTS"):
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if response.mimetype == "text/html":
+        present = {name.lower() for name, _ in headers.items()}
+        defaults = (*_HEADERS, _HSTS) if app.config.get("SECURE_HEADERS_HSTS") else _HEADERS
+        for name, lower, value in defaults:
+            if lower not in present:
+                headers.add(name, value)
+        if response.mimetype == "text/html" and "cache-control" not in present:
             # Pages can show private data (settings, admin): never let a shared cache keep them.
-            headers.setdefault("Cache-Control", "no-store" if _private(response) else "no-cache")
+            headers.add("Cache-Control", "no-store" if _private(response) else "no-cache")
         return response
 
 

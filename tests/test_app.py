@@ -41,6 +41,23 @@ def test_security_headers_on_html_pages(client, path):
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
+def test_headers_a_view_set_itself_are_kept_and_the_rest_added(app, client):
+    def own_headers():
+        return "ok", 200, {"cache-control": "public, max-age=60", "X-Frame-Options": "SAMEORIGIN",
+                           "Content-Type": "text/html; charset=utf-8"}
+
+    app.add_url_rule("/_test/own-headers", "own_headers", own_headers)
+    response = client.get("/_test/own-headers")
+    assert response.headers.getlist("Cache-Control") == ["public, max-age=60"]  # not joined by a second one
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert "Strict-Transport-Security" not in response.headers
+    app.config["SECURE_HEADERS_HSTS"] = True
+    assert client.get("/").headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert client.get("/").headers["Cache-Control"] == "no-cache"
+
+
 def test_pages_have_no_inline_script_or_style(client):
     login(client, make_user(role=Role.ADMIN, verified=False))
     for path in ["/", "/signin", "/settings", "/admin/users", "/admin/organizations", "/admin/mail", "/nope"]:
