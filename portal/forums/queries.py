@@ -386,9 +386,14 @@ def _stream_post(row: Any) -> StreamPost:
 
 
 def _page_of_posts(*criteria: Any, signed_in: bool) -> sa.Select:
+    shown = (Post.topic_id == sa.bindparam("topic_id"), *criteria)
+    # How many the viewer sees in all, counted once over the posts alone (not correlated to the page's rows). A
+    # window count over the page's rows joined every post of the topic to its author before the LIMIT: a long
+    # topic's every page paid for all of its posts.
+    total = sa.select(sa.func.count()).select_from(Post).where(*shown).correlate(None).scalar_subquery()
     return (
-        _stream_rows(Post.topic_id == sa.bindparam("topic_id"), *criteria, signed_in=signed_in)
-        .add_columns(sa.func.count().over().label("total"))
+        _stream_rows(*shown, signed_in=signed_in)
+        .add_columns(total.label("total"))
         .order_by(Post.number)
         .limit(sa.bindparam("limit"))
         .offset(sa.bindparam("offset"))
@@ -414,7 +419,7 @@ def _viewer_params(viewer: Any) -> tuple[bool, dict[str, Any]]:
 def topic_posts(topic: Topic, viewer: Any, page: int) -> Page:
     """A page of the topic's posts (StreamPost, with the viewer's likes) and how many the viewer sees in all.
 
-    One statement. The total rides along as a window count (computed before LIMIT). A page past the end has no
+    One statement. The total rides along as a column (a count of its own, run once). A page past the end has no
     rows and reports 0, which the caller treats as past the end, as it is.
     """
     signed_in, params = _viewer_params(viewer)
