@@ -541,38 +541,39 @@ def _to_topic(topic: Topic):
     return redirect(url_for("forums.topic", slug=topic.slug, topic_id=topic.id))
 
 
+def _staff_switch(topic_id: int, field: str, switch, on: str, off: str):
+    """A staff tool that turns one of the topic's flags on or off (the form's `field` is "1" for on)."""
+    topic = _staff_topic(topic_id)
+    value = request.form.get(field) == "1"
+    switch(current_user, topic, value)
+    db.session.commit()
+    flash(on if value else off, "success")
+    return _to_topic(topic)
+
+
 @bp.route("/t/<int:topic_id>/pin", methods=["POST"])
 @login_required
 def pin(topic_id: int):
-    topic = _staff_topic(topic_id)
-    pinned = request.form.get("pinned") == "1"
-    forums.set_pinned(current_user, topic, pinned)
-    db.session.commit()
-    flash("Pinned: the topic leads its category's list." if pinned else "Unpinned.", "success")
-    return _to_topic(topic)
+    return _staff_switch(topic_id, "pinned", forums.set_pinned, "Pinned: the topic leads its category's list.",
+                         "Unpinned.")
 
 
 @bp.route("/t/<int:topic_id>/unlist", methods=["POST"])
 @login_required
 def unlist(topic_id: int):
-    topic = _staff_topic(topic_id)
-    unlisted = request.form.get("unlisted") == "1"
-    forums.set_unlisted(current_user, topic, unlisted)
-    db.session.commit()
-    flash("Unlisted: only staff find it in lists, search and feeds; its address still works for everyone who may "
-          "see it." if unlisted else "Listed again: the topic is back in lists, search and feeds.", "success")
-    return _to_topic(topic)
+    return _staff_switch(
+        topic_id, "unlisted", forums.set_unlisted,
+        "Unlisted: only staff find it in lists, search and feeds; its address still works for everyone who may see "
+        "it.",
+        "Listed again: the topic is back in lists, search and feeds.",
+    )
 
 
 @bp.route("/t/<int:topic_id>/lock", methods=["POST"])
 @login_required
 def lock(topic_id: int):
-    topic = _staff_topic(topic_id)
-    locked = request.form.get("locked") == "1"
-    forums.set_locked(current_user, topic, locked)
-    db.session.commit()
-    flash("Locked: only staff can reply now." if locked else "Unlocked: everyone can reply again.", "success")
-    return _to_topic(topic)
+    return _staff_switch(topic_id, "locked", forums.set_locked, "Locked: only staff can reply now.",
+                         "Unlocked: everyone can reply again.")
 
 
 @bp.route("/t/<int:topic_id>/move", methods=["POST"])
