@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import flash
 from flask_wtf import FlaskForm
@@ -12,6 +12,7 @@ from portal.errors import RuleViolation
 from portal.extensions import db
 
 FORM_ERROR_STATUS = 422
+T = TypeVar("T")
 
 
 def show_violation(form: FlaskForm, violation: RuleViolation) -> None:
@@ -26,6 +27,19 @@ def show_violation(form: FlaskForm, violation: RuleViolation) -> None:
 def form_status(form: FlaskForm) -> int:
     """200 for a fresh form, 422 when it comes back with errors."""
     return FORM_ERROR_STATUS if form.errors else 200
+
+
+def saved(form: FlaskForm, action: Callable[[], T]) -> tuple[bool, T | None]:
+    """Run a form's service call: commit and give (True, what it returned); or, when the service refuses, roll
+    back, put its RuleViolation on the form (show_violation) and give (False, None)."""
+    try:
+        result = action()
+    except RuleViolation as violation:
+        db.session.rollback()
+        show_violation(form, violation)
+        return False, None
+    db.session.commit()
+    return True, result
 
 
 def carry_out(action: Callable[[], Any], done: str, refused: str = "warning") -> bool:

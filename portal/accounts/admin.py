@@ -19,7 +19,6 @@ from portal.accounts.forms import (
 from portal.accounts.models import Organization, Tier, User
 from portal.accounts.queries import organization_choices, organizations_with_member_counts, user_list_query
 from portal.accounts.suspension_views import suspend_from_form, unsuspend_from_form
-from portal.errors import RuleViolation
 from portal.extensions import db
 from portal.permissions import (
     Role,
@@ -29,7 +28,7 @@ from portal.permissions import (
     can_suspend_user,
     require,
 )
-from portal.web import form_status, show_violation
+from portal.web import form_status, saved
 
 
 @bp.route("/admin/")
@@ -83,13 +82,9 @@ def admin_set_role(user_id: int):
     if not form.validate_on_submit():
         return _user_page(user, role_form=form, status=422)
     require(can_change_role(current_user, user))
-    try:
-        accounts.set_role(current_user, user, Role(form.role.data))
-    except RuleViolation as violation:
-        db.session.rollback()
-        show_violation(form, violation)
+    done, _ = saved(form, lambda: accounts.set_role(current_user, user, Role(form.role.data)))
+    if not done:
         return _user_page(user, role_form=form, status=422)
-    db.session.commit()
     flash(f"{user.display_name} is now {user.role.label.lower()}.", "success")
     return redirect(url_for("accounts.admin_user", user_id=user.id))
 
@@ -149,20 +144,20 @@ def _save_organization(org: Organization | None):
     if request.method == "GET" and org:
         form.tier.data = org.tier.value
     if form.validate_on_submit():
-        try:
-            saved = accounts.save_organization(
+
+        def save() -> tuple[Organization, int]:
+            kept = accounts.save_organization(
                 org, actor=current_user, name=form.name.data, email_domain=form.email_domain.data,
                 tier=Tier(form.tier.data),
                 annual_value=form.annual_value.data, is_vendor=form.is_vendor.data,
             )
-            joined = accounts.join_verified_users_to(saved)
-        except RuleViolation as violation:
-            db.session.rollback()
-            show_violation(form, violation)
-        else:
-            db.session.commit()
-            extra = f" {joined} existing member(s) at @{saved.email_domain} joined it." if joined else ""
-            flash(f"{saved.name} is saved.{extra}", "success")
+            return kept, accounts.join_verified_users_to(kept)
+
+        done, result = saved(form, save)
+        if done:
+            kept, joined = result
+            extra = f" {joined} existing member(s) at @{kept.email_domain} joined it." if joined else ""
+            flash(f"{kept.name} is saved.{extra}", "success")
             return redirect(url_for("accounts.admin_organizations"))
     return render_template(
         "accounts/admin/organization_form.html", form=form, org=org, section="organizations"

@@ -10,9 +10,7 @@ from flask import flash, redirect
 
 from portal.accounts import services as accounts
 from portal.accounts.forms import SubmitForm, SuspendForm, suspend_days
-from portal.errors import RuleViolation
-from portal.extensions import db
-from portal.web import carry_out, show_violation
+from portal.web import carry_out, saved
 
 
 def suspend_from_form(user: Any, actor: Any, page: Callable[[SuspendForm, int], Any], back: str):
@@ -20,13 +18,9 @@ def suspend_from_form(user: Any, actor: Any, page: Callable[[SuspendForm, int], 
     form = SuspendForm()
     if not form.validate_on_submit():
         return page(form, 422)
-    try:
-        accounts.suspend_user(actor, user, form.reason.data, suspend_days(form))
-    except RuleViolation as violation:
-        db.session.rollback()
-        show_violation(form, violation)
+    done, _ = saved(form, lambda: accounts.suspend_user(actor, user, form.reason.data, suspend_days(form)))
+    if not done:
         return page(form, 422)
-    db.session.commit()
     flash(f"{user.display_name} is suspended. They were signed out and will see your reason at sign-in.", "success")
     return redirect(back)
 

@@ -24,7 +24,7 @@ from portal.extensions import db, limiter
 from portal.permissions import can_edit_own_account, require
 from portal.security import safe_next
 from portal.templating import format_datetime
-from portal.web import form_status, show_violation
+from portal.web import form_status, saved, show_violation
 
 
 def _limit(config_key: str, **kwargs):
@@ -55,13 +55,9 @@ def sign_up():
         return redirect(_home())
     form = SignUpForm()
     if form.validate_on_submit():
-        try:
-            user = accounts.register_user(form.display_name.data, form.email.data, form.password.data)
-        except RuleViolation as violation:
-            db.session.rollback()
-            show_violation(form, violation)
-        else:
-            db.session.commit()
+        done, user = saved(form, lambda: accounts.register_user(form.display_name.data, form.email.data,
+                                                                form.password.data))
+        if done:
             login_user(user)
             flash(
                 f"Welcome, {user.display_name}! We sent a link to {user.email}: open it to confirm your address.",
@@ -204,15 +200,10 @@ def settings():
     form = ProfileForm(obj=current_user if request.method == "GET" else None)
     form.timezone.choices = accounts.timezone_names()
     if form.validate_on_submit():
-        try:
-            accounts.update_profile(
-                current_user, form.display_name.data, form.job_title.data, form.bio.data, form.timezone.data
-            )
-        except RuleViolation as violation:
-            db.session.rollback()
-            show_violation(form, violation)
-        else:
-            db.session.commit()
+        done, _ = saved(form, lambda: accounts.update_profile(
+            current_user, form.display_name.data, form.job_title.data, form.bio.data, form.timezone.data
+        ))
+        if done:
             flash("Your profile is saved.", "success")
             return redirect(url_for("accounts.settings"))
     return render_template("accounts/settings.html", form=form, section="profile"), form_status(form)
@@ -224,13 +215,9 @@ def change_password():
     require(can_edit_own_account(current_user))
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            accounts.change_password(current_user, form.current_password.data, form.new_password.data)
-        except RuleViolation as violation:
-            db.session.rollback()
-            show_violation(form, violation)
-        else:
-            db.session.commit()
+        done, _ = saved(form, lambda: accounts.change_password(current_user, form.current_password.data,
+                                                               form.new_password.data))
+        if done:
             login_user(current_user._get_current_object())  # new session stamp: stay signed in here only
             flash("Your password is changed. Other devices have been signed out.", "success")
             return redirect(url_for("accounts.change_password"))
@@ -243,13 +230,9 @@ def change_email():
     require(can_edit_own_account(current_user))
     form = ChangeEmailForm()
     if form.validate_on_submit():
-        try:
-            accounts.request_email_change(current_user, form.password.data, form.new_email.data)
-        except RuleViolation as violation:
-            db.session.rollback()
-            show_violation(form, violation)
-        else:
-            db.session.commit()
+        done, _ = saved(form, lambda: accounts.request_email_change(current_user, form.password.data,
+                                                                    form.new_email.data))
+        if done:
             flash(f"We sent a link to {current_user.pending_email}. Open it to finish the change.", "success")
             return redirect(url_for("accounts.change_email"))
     return (

@@ -9,14 +9,13 @@ from sqlalchemy.orm import selectinload
 
 from portal.accounts.forms import options
 from portal.accounts.queries import organization_choices
-from portal.errors import RuleViolation
 from portal.extensions import db
 from portal.forums import bp
 from portal.forums import services as forums
 from portal.forums.forms import CategoryForm, MoveCategoryForm
 from portal.forums.models import Category
 from portal.permissions import can_manage_categories, require
-from portal.web import carry_out, form_status, show_violation
+from portal.web import carry_out, form_status, saved
 
 
 @bp.route("/admin/categories")
@@ -72,20 +71,15 @@ def _save_category(category: Category | None):
             if parent is None:
                 form.parent.errors = ["Choose a parent category from the list."]
         if not form.parent.errors:
-            try:
-                saved = forums.save_category(
-                    category, actor=current_user, name=form.name.data, slug=form.slug.data or "",
-                    description=form.description.data or "",
-                    kind=form.kind.data, parent=parent, position=form.position.data or 0,
-                    audience=form.audience.data, can_start=form.can_start.data, can_reply=form.can_reply.data,
-                    organization_ids=form.organization_ids.data or (),
-                )
-            except RuleViolation as violation:
-                db.session.rollback()
-                show_violation(form, violation)
-            else:
-                db.session.commit()
-                flash(f"{saved.name} is saved.", "success")
+            done, kept = saved(form, lambda: forums.save_category(
+                category, actor=current_user, name=form.name.data, slug=form.slug.data or "",
+                description=form.description.data or "",
+                kind=form.kind.data, parent=parent, position=form.position.data or 0,
+                audience=form.audience.data, can_start=form.can_start.data, can_reply=form.can_reply.data,
+                organization_ids=form.organization_ids.data or (),
+            ))
+            if done:
+                flash(f"{kept.name} is saved.", "success")
                 return redirect(url_for("forums.admin_categories"))
     return render_template(
         "forums/admin/category_form.html", form=form, category=category, section="categories"

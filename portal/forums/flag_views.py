@@ -6,14 +6,12 @@ from flask import flash, redirect, render_template, request
 from flask_login import current_user, login_required
 
 from portal.accounts.forms import options
-from portal.errors import RuleViolation
-from portal.extensions import db
 from portal.forums import bp
 from portal.forums.forms import FlagForm
 from portal.forums.views import _post_or_404, post_url
 from portal.moderation import flags as moderation
 from portal.permissions import can_flag_post, require
-from portal.web import FORM_ERROR_STATUS, show_violation
+from portal.web import FORM_ERROR_STATUS, saved
 
 
 @bp.route("/p/<int:post_id>/flag", methods=["GET", "POST"])
@@ -25,13 +23,8 @@ def flag_post(post_id: int):
     form = FlagForm()
     form.reason.choices = options(moderation.reason_choices())
     if form.validate_on_submit():
-        try:
-            moderation.flag_post(current_user, post, form.reason.data, form.note.data or "")
-        except RuleViolation as violation:
-            db.session.rollback()
-            show_violation(form, violation)
-        else:
-            db.session.commit()
+        done, _ = saved(form, lambda: moderation.flag_post(current_user, post, form.reason.data, form.note.data or ""))
+        if done:
             flash("Thanks: your flag reached the moderators, who usually look within a day. You'll get a "
                   "notification when they decide.", "success")
             return redirect(post_url(post))

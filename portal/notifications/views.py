@@ -27,7 +27,7 @@ from portal.permissions import (
     require,
 )
 from portal.security import safe_next
-from portal.web import FORM_ERROR_STATUS, carry_out, show_violation
+from portal.web import FORM_ERROR_STATUS, carry_out, saved
 
 MAIL_PER_PAGE = 50
 
@@ -176,17 +176,12 @@ def settings():
     else:
         form = email_settings_form()
     if form.validate_on_submit():
-        try:
-            preferences.save_preferences(
-                current_user,
-                {k: form[email_field_name(k)].data for k in KINDS},
-                form.digest_frequency.data, form.digest_hour.data, form.digest_weekday.data,
-            )
-        except RuleViolation as violation:
-            db.session.rollback()
-            show_violation(form, violation)
-        else:
-            db.session.commit()
+        done, _ = saved(form, lambda: preferences.save_preferences(
+            current_user,
+            {k: form[email_field_name(k)].data for k in KINDS},
+            form.digest_frequency.data, form.digest_hour.data, form.digest_weekday.data,
+        ))
+        if done:
             flash("Your notification settings are saved.", "success")
             return redirect(url_for("notifications.settings"))
     groups: dict[str, list[str]] = {}
