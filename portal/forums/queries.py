@@ -359,10 +359,14 @@ _STREAM_COLUMNS = (
     Post.is_official, Post.like_count, Post.deleted_at, Post.hidden_at, User.display_name, User.role, Organization.name,
 )
 # Whether the viewer liked the post, as a column: a probe of post_likes' (post_id, user_id) index per row, made only
-# for posts that have likes, instead of a statement of its own.
+# for posts that have likes, instead of a statement of its own. (OFFSET 0 keeps PostgreSQL from turning the EXISTS
+# into a hash of every like the viewer ever gave, built on every page: 0.9 ms for someone with 5,000 likes.)
 _LIKED_BY_VIEWER = sa.case(
     (Post.like_count > 0,
-     sa.exists().where(PostLike.post_id == Post.id, PostLike.user_id == sa.bindparam("viewer_id"))),
+     sa.select(PostLike.id)
+     .where(PostLike.post_id == Post.id, PostLike.user_id == sa.bindparam("viewer_id"))
+     .offset(0)
+     .exists()),
     else_=sa.false(),
 ).label("liked")
 

@@ -176,6 +176,52 @@ def test_each_viewer_sees_their_own_likes_read_with_the_posts(app):
     assert not pressed(app.test_client().get(last), answer.number)  # signed out: nothing is "liked"
 
 
+def _like_many(user, count: int) -> None:
+    """`user` likes `count` posts of another topic, in bulk (one statement each for the posts and the likes)."""
+    from portal.content import RENDERER_VERSION
+    from portal.db import utcnow as now
+    from portal.forums.models import PostLike
+
+    elsewhere = make_topic(make_category(), title="Where the heavy liker likes things")
+    author = make_user()
+    db.session.execute(sa.insert(Post), [
+        {"topic_id": elsewhere.id, "number": n, "user_id": author.id, "body": "x", "body_html": "<p>x</p>",
+         "renderer_version": RENDERER_VERSION, "created_at": now(), "like_count": 1} for n in range(2, count + 2)
+    ])
+    ids = db.session.scalars(sa.select(Post.id).where(Post.topic_id == elsewhere.id, Post.number > 1)).all()
+    db.session.execute(sa.insert(PostLike), [{"post_id": i, "user_id": user.id, "created_at": now()} for i in ids])
+    db.session.commit()
+
+
+def test_a_heavy_likers_likes_are_probed_per_post_not_all_read(app):
+    from portal.forums import queries
+    from tests.conftest import BACKEND
+
+    liker, others = make_user(), make_user()
+    topic = make_topic(make_category(), title="Read by someone who likes a lot")
+    posts = [make_post(topic, make_user()) for _ in range(12)]
+    liked, unliked = posts[0], posts[1]
+    for post in posts:  # every post has a like to look for
+        forums.toggle_like(others, reload(post))
+    forums.toggle_like(liker, reload(liked))
+    db.session.commit()
+    _like_many(liker, 400)
+    client = app.test_client()
+    login(client, liker)
+    page = client.get(topic_path(topic))
+    assert 'aria-pressed="true"' in article(page, liked.number)
+    assert 'aria-pressed="true"' not in article(page, unliked.number)
+    if BACKEND == "postgres":
+        # Without its OFFSET 0 PostgreSQL hashes every like the viewer gave (ix_post_likes_user_id) on each page.
+        db.session.execute(sa.text("ANALYZE post_likes"))
+        db.session.execute(sa.text("ANALYZE posts"))
+        conn = db.session.connection()
+        compiled = queries._PAGE_OF_POSTS[(False, True)].compile(dialect=conn.dialect)
+        params = {**compiled.params, "viewer_id": liker.id, "topic_id": topic.id, "limit": 20, "offset": 0}
+        plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {compiled}", params).scalars())
+        assert "uq_post_likes_post_id_user_id" in plan and "ix_post_likes_user_id" not in plan, plan
+
+
 class _Recording:
     """A post that notes which of its attributes are read."""
 
