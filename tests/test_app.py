@@ -181,6 +181,52 @@ def test_production_starts_with_a_real_secret_key():
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize(("url", "own", "other"), [
+    ("sqlite://", "sqlalchemy.dialects.sqlite", "sqlalchemy.dialects.postgresql"),
+    ("postgresql://portal@127.0.0.1:1/portal", "sqlalchemy.dialects.postgresql", "sqlalchemy.dialects.sqlite"),
+])
+def test_a_web_worker_imports_only_its_own_databases_dialect_and_no_alembic(url, own, other):
+    # Memory per worker: the other database's SQLAlchemy dialect (2 MB for PostgreSQL's) and Alembic (11 MB) are
+    # dead weight in a gunicorn worker. Importing the app must not touch the database (port 1 answers nothing).
+    code = ("import sys, wsgi; print(' '.join(m for m in sys.modules if m.startswith(('sqlalchemy.dialects.', "
+            "'alembic', 'flask_migrate', 'sqlite3'))))")
+    env = {**os.environ, "PORTAL_ENV": "production", "SECRET_KEY": "x" * 48, "DATABASE_URL": url}
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,
+                            env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split())
+    assert own in loaded
+    assert not {m for m in loaded if m.startswith((other, "alembic", "flask_migrate"))}
+    if own.endswith("postgresql"):
+        assert "sqlite3" not in loaded
+
+
+def test_a_partial_index_keeps_its_condition_on_both_databases(database_url):
+    # portal.db.partial_index adds the WHERE itself at DDL time: create_all must build the same partial index the
+    # migrations do, so a second pending review item for one post is refused and decided ones are not counted.
+    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.schema import CreateIndex
+
+    from portal.db import partial_index
+
+    index = partial_index("uq_partial_probe_pending", "post_id", unique=True, where="status = 'pending'")
+    table = sa.Table("partial_probe", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                     sa.Column("post_id", sa.Integer), sa.Column("status", sa.String(10)), index)
+    for dialect in (postgresql.dialect(), sqlite.dialect()):
+        assert str(CreateIndex(index).compile(dialect=dialect)).endswith("(post_id) WHERE status = 'pending'")
+    engine = sa.create_engine(database_url)
+    try:
+        table.create(engine)
+        with engine.begin() as conn:
+            conn.execute(table.insert(), [{"post_id": 1, "status": "upheld"}, {"post_id": 1, "status": "upheld"},
+                                          {"post_id": 1, "status": "pending"}])
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(table.insert(), {"post_id": 1, "status": "pending"})
+    finally:
+        table.drop(engine, checkfirst=True)
+        engine.dispose()
+
+
 def test_a_fresh_worker_knows_every_notification_kind_before_anything_sends_one():
     # A gunicorn worker that has never moderated still lists the moderators' notifications (another worker sent
     # them): their kinds must be registered when the app is made, not when a moderation service first runs.

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import UTCDateTime, str_enum, utcnow
+from portal.db import UTCDateTime, partial_index, str_enum, utcnow
 from portal.extensions import db
 
 if TYPE_CHECKING:  # by name at run time: the services of accounts and forums import this module
@@ -102,8 +102,7 @@ class ReviewItem(db.Model):
     __tablename__ = "review_items"
     __table_args__ = (
         # One open item per post: a second flag joins it; after a decision a new flag opens a new one.
-        sa.Index("uq_review_items_pending_post", "post_id", unique=True,
-                 sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'")),
+        partial_index("uq_review_items_pending_post", "post_id", unique=True, where="status = 'pending'"),
         # The queue: pending items, oldest first.
         sa.Index("ix_review_items_status_created", "status", "created_at"),
         sa.Index("ix_review_items_author_status", "author_id", "status"),

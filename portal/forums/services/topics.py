@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.accounts.models import User
-from portal.db import utcnow
+from portal.db import upsert, utcnow
 from portal.errors import RuleViolation
 from portal.extensions import db
 from portal.forums.models import Category, CategoryKind, Post, Topic, TopicContext, TopicRead
@@ -164,10 +163,8 @@ def mark_read(user: Any, topic: Topic, number: int, *, known: int | None = None)
 
 def advance_read_marker(user_id: int, topic_id: int, number: int) -> bool:
     """The upsert behind mark_read, by ids: the topic page calls it after its read transaction has ended."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = TopicRead.__table__
-    statement = insert(table).values(
+    statement = upsert(table).values(
         user_id=user_id, topic_id=topic_id, last_read_number=number, updated_at=utcnow()
     )
     # The WHERE makes the upsert itself refuse to go backward, should another request have moved it meanwhile.

@@ -9,18 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from portal.db import utcnow
+from portal.db import upsert, utcnow
 from portal.errors import RuleViolation
 from portal.extensions import db
 from portal.notifications.models import CategoryWatch, TopicWatch, WatchLevel
-
-
-def _insert(model: Any):
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model.__table__)
 
 
 def parse_level(raw: Any) -> WatchLevel:
@@ -34,7 +28,7 @@ def set_topic_watch(user: Any, topic: Any, level: WatchLevel | str) -> WatchLeve
     """Choose a level for one topic (kept even when normal: it overrides the category and automatic tracking)."""
     level = parse_level(level)
     table = TopicWatch.__table__
-    statement = _insert(TopicWatch).values(user_id=user.id, topic_id=topic.id, level=level, updated_at=utcnow())
+    statement = upsert(table).values(user_id=user.id, topic_id=topic.id, level=level, updated_at=utcnow())
     db.session.execute(statement.on_conflict_do_update(
         index_elements=[table.c.user_id, table.c.topic_id],
         set_={"level": statement.excluded.level, "updated_at": statement.excluded.updated_at},
@@ -50,8 +44,7 @@ def set_category_watch(user: Any, category: Any, level: WatchLevel | str) -> Wat
         db.session.execute(sa.delete(CategoryWatch).where(
             CategoryWatch.user_id == user.id, CategoryWatch.category_id == category.id))
         return level
-    statement = _insert(CategoryWatch).values(user_id=user.id, category_id=category.id, level=level,
-                                              updated_at=utcnow())
+    statement = upsert(table).values(user_id=user.id, category_id=category.id, level=level, updated_at=utcnow())
     db.session.execute(statement.on_conflict_do_update(
         index_elements=[table.c.user_id, table.c.category_id],
         set_={"level": statement.excluded.level, "updated_at": statement.excluded.updated_at},
@@ -61,8 +54,8 @@ def set_category_watch(user: Any, category: Any, level: WatchLevel | str) -> Wat
 
 def track_topic(user_id: int, topic_id: int) -> None:
     """Automatic tracking (a topic one starts or replies to), unless a level was already chosen for it."""
-    statement = _insert(TopicWatch).values(user_id=user_id, topic_id=topic_id, level=WatchLevel.TRACKING,
-                                           updated_at=utcnow())
+    statement = upsert(TopicWatch.__table__).values(user_id=user_id, topic_id=topic_id, level=WatchLevel.TRACKING,
+                                                    updated_at=utcnow())
     db.session.execute(statement.on_conflict_do_nothing(index_elements=["user_id", "topic_id"]))
 
 
