@@ -22,7 +22,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from portal.templating import PortalEnvironment
 
-KEPT_URLS = 4096  # distinct (endpoint, values) per process; past that the dict starts again
+KEPT_URLS = 2048  # distinct (endpoint, values) per process (about 0.5 MB); past that the dict starts again
 KEPT_SESSIONS = 1024  # session cookies read, per process; past that the dict starts again
 _IMMUTABLE = frozenset({str, int, float, bool, type(None)})
 

@@ -38,7 +38,10 @@ from portal.permissions import (
 )
 from portal.templating import TOKEN_MARK, csrf_token, format_datetime, relative_time, viewer_timezone
 
-CARD_CACHE_SIZE = 2048  # fragments per process; about 3 KB each for a staff viewer's, so ~6 MB at most
+# Fragments per process: about 3 KB each for a staff viewer's, so 1.5 MB at most. That covers the first pages of
+# the dozen topics being read right now, for staff and customers; a bigger LRU only helped a reader walking through
+# hundreds of topics, whose cards miss anyway, and cost a worker 6 MB when full (bench/run's topic walk).
+CARD_CACHE_SIZE = 512
 BODY_MARK = Markup("<!--post-body-->")
 
 
