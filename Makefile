@@ -29,10 +29,10 @@ run: $(VENV)/.run-installed
 	@echo "Serving on http://127.0.0.1:5000 (Ctrl+C to stop). Emails are printed here."
 	$(BIN)/flask run --host 127.0.0.1 --port 5000 --reload
 
-## serve: gunicorn, production-like, on http://127.0.0.1:8000
+## serve: gunicorn, production-like (gunicorn.conf.py, PYTHONOPTIMIZE=2), on http://127.0.0.1:8000
 serve: $(VENV)/.run-installed
 	$(BIN)/flask db upgrade
-	$(BIN)/gunicorn --workers $${WEB_CONCURRENCY:-2} --bind 127.0.0.1:8000 --access-logfile - wsgi:app
+	PYTHONOPTIMIZE=2 $(BIN)/gunicorn --workers $${WEB_CONCURRENCY:-2} --bind 127.0.0.1:8000 --access-logfile - wsgi:app
 
 ## worker: deliver queued email (needed when MAIL_DELIVER_ON_COMMIT is off, e.g. in production)
 worker: $(VENV)/.run-installed

@@ -13,6 +13,7 @@ from config import Config, ProductionConfig, config_from_env
 from portal.cache import install_invalidation
 from portal.db import (
     commit_read_only_requests,
+    fork_safe,
     install_sqlite_behaviour,
     ping_idle_connections,
     tune_postgres_connections,
@@ -67,6 +68,7 @@ def create_app(config_class: type[Config] | None = None, **overrides) -> Flask:
         for engine in db.engines.values():
             ping_idle_connections(engine, app.config["DATABASE_PING_AFTER_IDLE_SECONDS"])
             tune_postgres_connections(engine)
+            fork_safe(engine)
     commit_read_only_requests(app, db)
     if app.config.get("MIGRATIONS_ENABLED") or _loaded_by_the_cli():
         init_migrations(app)

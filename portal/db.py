@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import importlib
 import time
+import weakref
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -346,3 +347,26 @@ def ping_idle_connections(engine: sa.engine.Engine, idle_seconds: float) -> None
     for event, handler in (("connect", _fresh), ("checkin", _fresh), ("checkout", _checkout)):
         if not sa.event.contains(engine.pool, event, handler):
             sa.event.listen(engine.pool, event, handler)
+
+
+# --- Forked workers: each opens its own connections ----------------------------------------------------------
+
+_ENGINES: weakref.WeakSet[sa.engine.Engine] = weakref.WeakSet()
+
+
+def fork_safe(engine: sa.engine.Engine) -> None:
+    """Note an app's engine, so that a process forked from this one can leave its pooled connections alone."""
+    _ENGINES.add(engine)
+
+
+def forget_inherited_connections() -> None:
+    """In a process just forked from one that loaded the app (a gunicorn worker, gunicorn.conf.py's post_fork):
+    start every engine's pool afresh, without closing what it held.
+
+    Two processes talking on one connection corrupt it for both, so a forked worker must never use a connection
+    its parent opened (SQLAlchemy, "Using Connection Pools with Multiprocessing or os.fork()"). `close=False`
+    leaves them open for the parent; the child's copies are garbage (psycopg's only close in the process that
+    opened them). The master does not connect while it loads the app (tested), so today this is a safeguard.
+    """
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)

@@ -3,7 +3,8 @@
 A pytest plugin (listed in tests/conftest.py's `pytest_plugins`). Two session fixtures, each started the
 first time a test asks for it and stopped at the end of the run:
 
-- `live_server`: production-like settings (rate limits on), 2 sync workers; browser journeys use it;
+- `live_server`: production-like settings (rate limits on, gunicorn.conf.py, PYTHONOPTIMIZE=2), 2 sync workers;
+  browser journeys use it;
 - `concurrent_server`: rate limits off, 4 gthread workers x 8 threads; the concurrency suite uses it.
 
 Tests that use them are put in the xdist group "live" (see pytest_collection_modifyitems), so with
@@ -93,12 +94,15 @@ class LiveServer:
         env = self._env()
         self._migrate(env)
         self._log = open(self.log_path, "wb")  # noqa: SIM115  (closed in stop())
+        # As production serves it (README, "Running in production"): the project's gunicorn.conf.py, read from the
+        # directory gunicorn starts in (the app loaded once and the workers forked from it), and PYTHONOPTIMIZE=2.
         command = [
             sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
             "--graceful-timeout", "3", "--timeout", "60", "--no-control-socket", *self.gunicorn_args, "wsgi:app",
         ]
         self._process = subprocess.Popen(
-            command, cwd=BASE_DIR, env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
+            command, cwd=BASE_DIR, env={**env, "PYTHONOPTIMIZE": "2"}, stdin=subprocess.DEVNULL, stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         self._wait_until_answering()
         return self
