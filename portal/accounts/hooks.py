@@ -10,23 +10,39 @@ import sqlalchemy as sa
 from flask import flash, g, has_request_context, redirect, request, url_for
 from flask_login import current_user, logout_user
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts import bp
-from portal.accounts.models import User
+from portal.accounts.models import Organization, User
 from portal.accounts.services import suspension_message, touch_last_seen
+from portal.db import RowEntity
 from portal.extensions import db, login_manager
 from portal.notifications.services import unread_count_query
 from portal.templating import format_datetime
 
+# The viewer is read as a plain row and made into the User a query would have loaded (portal.db.RowEntity): every
+# signed-in request loads them, and the ORM's own loading of the row cost twice what running the statement does.
+_USER = RowEntity(User)
+_ORGANIZATION = RowEntity(Organization)
+_USERS = User.__table__
+_ORGANIZATIONS = Organization.__table__
+_STAMP = _USER.keys.index("session_stamp")
+
 
 def viewer_statement() -> sa.Select:
-    """The viewer (`user_id`) and the bell's unread count. A page may add its own columns (see `with_viewer`)."""
-    return sa.select(User, unread_count_query(sa.bindparam("user_id"))).where(User.id == sa.bindparam("user_id"))
+    """The viewer's columns (`user_id`; `_USER.columns`) and the bell's unread count. A page may add its own columns
+    after them (see `with_viewer`)."""
+    return sa.select(*_USER.columns, unread_count_query(sa.bindparam("user_id"))).where(
+        _USERS.c.id == sa.bindparam("user_id")
+    )
 
 
-# The signed-in viewer and the bell's unread count, in one statement built once (every signed-in request runs it;
-# building and cache-keying a select each time costs more than running it).
-_VIEWER = viewer_statement()
+# The signed-in viewer, the bell's unread count and the viewer's organisation (which User loads with it, lazy="joined"),
+# in one statement built once (every signed-in request runs it; building and cache-keying a select each time costs
+# more than running it).
+_VIEWER = viewer_statement().add_columns(*_ORGANIZATION.columns).select_from(
+    _USERS.outerjoin(_ORGANIZATIONS, _ORGANIZATIONS.c.id == _USERS.c.organization_id)
+)
 
 
 @dataclass(frozen=True)
@@ -68,13 +84,16 @@ def load_user(session_id: str) -> User | None:
     if page is not None:
         params |= page.params(request.view_args or {})
     # The bell's unread count rides on the statement that loads the user: no page pays a statement for it.
-    row = db.session.execute(page.statement if page is not None else _VIEWER, params).first()
-    if row is None or not stamp or row[0].session_stamp != stamp:
+    row = db.session.connection().execute(page.statement if page is not None else _VIEWER, params).first()
+    if row is None or not stamp or row[_STAMP] != stamp:
         return None
-    user = row[0]
-    user.unread_notifications = row[1]
-    if page is not None:
-        g.portal_with_viewer = (request.endpoint, user.id, tuple(row[2:]))
+    user = _USER.instance(db.session, row[:_USER.width])
+    user.unread_notifications = row[_USER.width]
+    others = tuple(row[_USER.width + 1:])
+    if page is None:
+        set_committed_value(user, "organization", _ORGANIZATION.instance(db.session, others))
+    else:  # (the page's statement leaves the organisation to load on first use, as the page never shows it)
+        g.portal_with_viewer = (request.endpoint, user.id, others)
     return user
 
 
