@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from portal.accounts.models import Organization, User
 from portal.db import ManyToOne, RowEntity, RowGraph
 from portal.extensions import db
-from portal.forums.models import Category, Topic
+from portal.forums.models import Topic
 from tests.factories import make_category, make_organization, make_topic, make_user
 from tests.helpers import count_queries, csrf_token
 
