@@ -139,28 +139,41 @@ def _signed_csrf_token(secret_key: str | bytes, raw: str) -> str:
 
 
 TOKEN_MARK = Markup("<!--csrf-token-->")  # where a kept fragment's forms take the request's CSRF token
-KEPT_FRAGMENTS = 256  # 1 MB at most: the staff tools and reply box run to 4 KB, and they are per topic
+# Kept fragments, each a few KB: the header (per viewer), and for the topic page the staff tools, the reply box and
+# the watch menus, which take the topic's addresses as fills and so serve every topic in the same state.
+KEPT_FRAGMENTS = 128
+
+
+def _fill_mark(name: str) -> Markup:
+    return Markup(f"<!--fill:{name}-->")  # noqa: S704 (a fixed comment: no user text)
 
 
 @functools.lru_cache(maxsize=KEPT_FRAGMENTS)
-def _kept(template: str, macro: str, script_root: str, args: tuple) -> str:
-    return str(getattr(current_app.jinja_env.get_template(template).module, macro)(*args, TOKEN_MARK))
+def _kept(template: str, macro: str, script_root: str, args: tuple, fills: tuple[str, ...]) -> str:
+    made = getattr(current_app.jinja_env.get_template(template).module, macro)
+    return str(made(*args, TOKEN_MARK, **{name: _fill_mark(name) for name in fills}))
 
 
-def kept_fragment(template: str, macro: str, *args) -> Markup:
+def kept_fragment(template: str, macro: str, *args, **fills) -> Markup:
     """The output of `macro` in `template` for these arguments, rendered once per process and kept.
 
     For page parts that are a pure function of a few values (a menu of forms, a row of staff buttons) but cost
     Jinja real work on every view. The macro must read nothing else: no request, no viewer, no time; it gets
-    the arguments, then a mark to put where its forms take the CSRF token, which is filled in per request. The
-    arguments must be hashable and the mark cannot come from user text, which Jinja always escapes. With template
-    auto-reload (development) the macro is rendered afresh, so template edits show at once.
+    the arguments, then a mark to put where its forms take the CSRF token, which is filled in per request. Each
+    keyword argument (`fills`) reaches the macro as a mark too, and its value, escaped, is put in its place per
+    call: values that only appear in the markup (a form's address, an id, a name), so that one kept fragment serves
+    them all. A fill's value cannot steer the macro (its mark is always true): pass what decides as an argument.
+    The arguments must be hashable and the marks cannot come from user text, which Jinja always escapes. With
+    template auto-reload (development) the macro is rendered afresh, so template edits show at once.
     """
     render = _kept.__wrapped__ if current_app.jinja_env.auto_reload else _kept
-    html = render(template, macro, request.script_root if has_request_context() else "", args)
+    names = tuple(sorted(fills))
+    html = render(template, macro, request.script_root if has_request_context() else "", args, names)
     if TOKEN_MARK in html:
         html = html.replace(TOKEN_MARK, csrf_token())
-    return Markup(html)  # noqa: S704 (macro output: escaped by Jinja, user text never holds the mark)
+    for name in names:
+        html = html.replace(_fill_mark(name), escape(fills[name]))
+    return Markup(html)  # noqa: S704 (macro output: escaped by Jinja; fills escaped here; user text never holds a mark)
 
 
 class _TemplateGlobals(collections.ChainMap):

@@ -83,16 +83,26 @@ def test_the_watch_menu_shows_the_level_chosen_now(app, client):
 def test_a_fragment_is_rendered_once_per_distinct_input(app):
     _kept.cache_clear()
     template = "notifications/_watch_menu.html"
+    call = "{{ kept_fragment(t, 'menu', level, 'topic', action=action) }}"
     with app.test_request_context("/"):
-        first = render_template_string("{{ kept_fragment(t, 'menu', '/w/1', level, 'topic') }}", t=template,
-                                       level=WatchLevel.NORMAL)
-        again = render_template_string("{{ kept_fragment(t, 'menu', '/w/1', level, 'topic') }}", t=template,
-                                       level=WatchLevel.NORMAL)
-        other = render_template_string("{{ kept_fragment(t, 'menu', '/w/2', level, 'topic') }}", t=template,
-                                       level=WatchLevel.NORMAL)
-    assert first == again and 'action="/w/1"' in first and 'action="/w/2"' in other
+        first = render_template_string(call, t=template, level=WatchLevel.NORMAL, action="/w/1")
+        again = render_template_string(call, t=template, level=WatchLevel.NORMAL, action="/w/1")
+        # The address is a fill: another topic's menu at the same level is the same kept fragment, filled in.
+        other = render_template_string(call, t=template, level=WatchLevel.NORMAL, action="/w/2")
+        muted = render_template_string(call, t=template, level=WatchLevel.MUTED, action="/w/2")
+    assert first == again and 'action="/w/1"' in first and 'action="/w/2"' in other and "/w/1" not in other
+    assert re.search(r'aria-pressed="true">Muted', muted)
     info = _kept.cache_info()
-    assert (info.misses, info.hits) == (2, 1)
+    assert (info.misses, info.hits) == (2, 2)
+
+
+def test_fills_are_escaped_and_cannot_steer_the_fragment(app):
+    _kept.cache_clear()
+    call = "{{ kept_fragment('notifications/_watch_menu.html', 'menu', level, 'topic', action=action) }}"
+    with app.test_request_context("/"):
+        html = render_template_string(call, level=WatchLevel.NORMAL, action='/w?a=1&b="2"<!--csrf-token-->')
+    assert 'action="/w?a=1&amp;b=&#34;2&#34;&lt;!--csrf-token--&gt;"' in html
+    assert "<!--fill:" not in html and str(TOKEN_MARK) not in html
 
 
 def test_with_template_auto_reload_nothing_is_kept(app):
@@ -101,8 +111,10 @@ def test_with_template_auto_reload_nothing_is_kept(app):
     try:
         with app.test_request_context("/"):
             for _ in range(2):
-                render_template_string("{{ kept_fragment('notifications/_watch_menu.html', 'menu', '/w', l, 'x') }}",
-                                       l=WatchLevel.MUTED)
+                render_template_string(
+                    "{{ kept_fragment('notifications/_watch_menu.html', 'menu', l, 'x', action='/w') }}",
+                    l=WatchLevel.MUTED,
+                )
     finally:
         app.jinja_env.auto_reload = False
     assert _kept.cache_info().currsize == 0
