@@ -42,7 +42,7 @@ def format_datetime(value: datetime | None, tz: str | None = None, with_zone: bo
     return _datetime_text(value, tz or viewer_timezone(), with_zone)
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=512)
 def _datetime_text(value: datetime, zone_name: str, with_zone: bool) -> str:
     """Kept, as `_date_text` is: list pages word the same few dozen moments on every view."""
     local = value.astimezone(zone_info(zone_name))
@@ -56,7 +56,7 @@ def format_date(value: datetime | None, tz: str | None = None) -> str:
     return _date_text(value, tz or viewer_timezone())
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=512)
 def _date_text(value: datetime, zone_name: str) -> str:
     """`23 November 2026`; kept, since a page of older posts words the same dates on every view."""
     local = value.astimezone(zone_info(zone_name))

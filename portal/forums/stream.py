@@ -38,10 +38,10 @@ from portal.permissions import (
 )
 from portal.templating import TOKEN_MARK, csrf_token, format_datetime, relative_time, viewer_timezone
 
-# Fragments per process: about 3 KB each for a staff viewer's, so 1.5 MB at most. That covers the first pages of
-# the dozen topics being read right now, for staff and customers; a bigger LRU only helped a reader walking through
+# Fragments per process: about 2 KB each for a staff viewer's, so under 1 MB. That covers the first pages of the ten
+# or so topics being read right now, for staff and customers; a bigger LRU only helped a reader walking through
 # hundreds of topics, whose cards miss anyway, and cost a worker 6 MB when full (bench/run's topic walk).
-CARD_CACHE_SIZE = 512
+CARD_CACHE_SIZE = 384
 BODY_MARK = Markup("<!--post-body-->")
 
 
