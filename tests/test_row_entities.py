@@ -15,16 +15,17 @@ from tests.helpers import count_queries, csrf_token
 USERS = User.__table__
 
 
-def _user_row(user_id: int, entity: RowEntity):
-    return db.session.connection().execute(sa.select(*entity.columns).where(USERS.c.id == user_id)).first()
+def _user_from_row(names=None, **fields) -> tuple[int, User]:
+    """A new user, forgotten by the session, then read back as a plain row and made into an instance."""
+    user_id = make_user(**fields).id
+    db.session.expunge_all()
+    entity = RowEntity(User, names=names)
+    row = db.session.connection().execute(sa.select(*entity.columns).where(USERS.c.id == user_id)).first()
+    return user_id, entity.instance(db.session(), row)
 
 
 def test_an_instance_from_a_row_is_the_one_the_session_knows(app):
-    user_id = make_user(display_name="Ines Row").id
-    db.session.expunge_all()
-    entity = RowEntity(User)
-    user = entity.instance(db.session(), _user_row(user_id, entity))
-
+    user_id, user = _user_from_row(display_name="Ines Row")
     with count_queries() as log:
         assert db.session.get(User, user_id) is user  # in the identity map: no statement
         assert db.session.scalars(sa.select(User).where(User.id == user_id)).one() is user
@@ -34,10 +35,7 @@ def test_an_instance_from_a_row_is_the_one_the_session_knows(app):
 
 
 def test_it_is_unmodified_until_changed_and_then_saved_like_any_other(app):
-    user_id = make_user(display_name="Before").id
-    db.session.expunge_all()
-    entity = RowEntity(User)
-    user = entity.instance(db.session(), _user_row(user_id, entity))
+    user_id, user = _user_from_row(display_name="Before")
     with count_queries() as log:
         db.session.commit()
     assert log.count == 0  # nothing to write: loaded, not changed
@@ -49,10 +47,7 @@ def test_it_is_unmodified_until_changed_and_then_saved_like_any_other(app):
 
 
 def test_columns_the_row_lacks_load_on_first_use(app):
-    user_id = make_user(display_name="Partly", job_title="Engineer").id
-    db.session.expunge_all()
-    entity = RowEntity(User, names=("id", "display_name"))
-    user = entity.instance(db.session(), _user_row(user_id, entity))
+    _, user = _user_from_row(names=("id", "display_name"), display_name="Partly", job_title="Engineer")
     with count_queries() as log:
         assert user.display_name == "Partly"
     assert log.count == 0
