@@ -18,6 +18,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 from sqlalchemy.schema import CreateIndex
+from sqlalchemy.sql.visitors import InternalTraversal
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -66,6 +67,28 @@ def _create_partial_index(create: CreateIndex, compiler, **kw) -> str:
     sql = compiler.visit_create_index(create, **kw)
     where = create.element.info.get("partial_where")
     return f"{sql} WHERE {where}" if where else sql
+
+
+class ArrayOf(sa.sql.expression.ColumnElement):
+    """PostgreSQL's ARRAY(subquery): the values of a one-column SELECT, in its order, as one array value.
+
+    With `array_to_json(…)` around it, a page of rows rides in one column of another statement (correlated to it as
+    any scalar subquery is). PostgreSQL only: other databases have no such construct, and compiling it for one
+    fails loudly."""
+
+    inherit_cache = True
+    _traverse_internals = [("select", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, select: sa.Select):
+        self.select = select
+        self.type = sa.types.NullType()
+
+
+@compiles(ArrayOf)
+def _array_of(element: ArrayOf, compiler, **kw) -> str:
+    if compiler.dialect.name != "postgresql":
+        raise sa.exc.CompileError(f"ARRAY(subquery) is PostgreSQL's; not for {compiler.dialect.name}")
+    return f"ARRAY({compiler.process(element.select, **kw)})"
 
 
 class UTCDateTime(sa.types.TypeDecorator):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
+import sqlalchemy as sa
 from flask import abort
 
 from portal.forums.models import Audience, CategoryKind, PostingRight
@@ -159,6 +160,12 @@ def can_reply(user: Any, topic: Any, category: Any) -> bool:
 def can_see_whispers(user: Any) -> bool:
     """Whispers are staff-only replies."""
     return is_staff(user)
+
+
+def whisper_readers(role: Any) -> Any:
+    """can_see_whispers as SQL, for a statement that reads the signed-in viewer's row itself: true when `role` (that
+    row's users.role column) is one is_staff admits. (tests/forums/test_permissions.py checks the two agree.)"""
+    return sa.or_(role == Role.STAFF, role == Role.ADMIN)
 
 
 def can_whisper(user: Any) -> bool:

@@ -52,7 +52,7 @@ BUDGETS: dict[str, Budget] = {
     "admin mail log": Budget("/admin/mail", "admin", 4),
     # Forums. Anonymous topic page: topic, the page of posts (their total rides along as a window count). Signed
     # in: the topic rides on the viewer's statement (with the read marker and watch levels), the viewer's likes on
-    # the posts'. Lists: count,
+    # the posts'; on PostgreSQL the page of posts rides on the viewer's statement too (1 in all). Lists: count,
     # rows; signed in + viewer, read marks. Home: categories, org links.
     "forum home, anonymous": Budget("/forums", None, 2),
     "forum home, signed in": Budget("/forums", "customer", 3),

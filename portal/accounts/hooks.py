@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,33 +45,40 @@ _VIEWER = viewer_statement().add_columns(*_ORGANIZATION.columns).select_from(
 )
 
 
+Params = Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class WithViewer:
     """A page's first statement, run as part of the viewer's (one round trip fewer on every signed-in view).
 
     `statement` is `viewer_statement()` with the page's columns added (outer-joined, so that the viewer's row
-    comes back whatever the page's own rows are); `params` makes its parameters from the URL's view arguments.
+    comes back whatever the page's own rows are); `params` makes its parameters from the URL's view arguments and
+    query string. `on_postgresql`, if given, is run instead on PostgreSQL: the same columns first, then more that
+    only PostgreSQL can fold into one row (where a second round trip costs more than the statement).
     """
 
     statement: sa.Select
-    params: Callable[[dict[str, Any]], dict[str, Any]]
+    params: Params
+    on_postgresql: sa.Select | None = None
 
 
 _WITH_VIEWER: dict[str, WithViewer] = {}
 
 
-def with_viewer(endpoint: str, statement: sa.Select, params: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+def with_viewer(endpoint: str, statement: sa.Select, params: Params, *, on_postgresql: sa.Select | None = None) -> None:
     """Load `endpoint`'s first statement with the viewer; the view takes its columns with `loaded_with_viewer`."""
-    _WITH_VIEWER[endpoint] = WithViewer(statement, params)
+    _WITH_VIEWER[endpoint] = WithViewer(statement, params, on_postgresql)
 
 
-def loaded_with_viewer(endpoint: str, viewer: Any) -> tuple[Any, ...] | None:
-    """The page's columns read with this viewer in this request (once), or None: then the page reads them."""
+def loaded_with_viewer(endpoint: str, viewer: Any) -> tuple[dict[str, Any], tuple[Any, ...]] | None:
+    """The parameters the page's columns were read with and the columns, read with this viewer in this request
+    (once), or None: then the page reads them."""
     loaded = g.pop("portal_with_viewer", None)
     if loaded is None or loaded[0] != endpoint or not getattr(viewer, "is_authenticated", False) \
             or loaded[1] != viewer.id:
         return None
-    return loaded[2]
+    return loaded[2], loaded[3]
 
 
 @login_manager.user_loader
@@ -81,10 +88,15 @@ def load_user(session_id: str) -> User | None:
         return None
     page = _WITH_VIEWER.get(request.endpoint or "") if has_request_context() else None
     params = {"user_id": int(user_id)}
+    connection = db.session.connection()
+    statement = _VIEWER
     if page is not None:
-        params |= page.params(request.view_args or {})
+        params |= page.params(request.view_args or {}, request.args)
+        statement = page.statement
+        if page.on_postgresql is not None and connection.dialect.name == "postgresql":
+            statement = page.on_postgresql
     # The bell's unread count rides on the statement that loads the user: no page pays a statement for it.
-    row = db.session.connection().execute(page.statement if page is not None else _VIEWER, params).first()
+    row = connection.execute(statement, params).first()
     if row is None or not stamp or row[_STAMP] != stamp:
         return None
     user = _USER.instance(db.session, row[:_USER.width])
@@ -93,7 +105,7 @@ def load_user(session_id: str) -> User | None:
     if page is None:
         set_committed_value(user, "organization", _ORGANIZATION.instance(db.session, others))
     else:  # (the page's statement leaves the organisation to load on first use, as the page never shows it)
-        g.portal_with_viewer = (request.endpoint, user.id, others)
+        g.portal_with_viewer = (request.endpoint, user.id, params, others)
     return user
 
 

@@ -7,18 +7,19 @@ same statement (joinedload), and read markers for a whole page in one more.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from flask import g
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.accounts.hooks import loaded_with_viewer, viewer_statement, with_viewer
 from portal.accounts.models import Organization, User
-from portal.db import ManyToOne, RowGraph, utcnow
+from portal.db import ArrayOf, ManyToOne, RowGraph, utcnow
 from portal.extensions import db
 from portal.forums.models import (
     Category,
@@ -33,7 +34,7 @@ from portal.forums.models import (
 from portal.forums.services import visible_category_ids
 from portal.notifications import watch_levels
 from portal.pagination import Page
-from portal.permissions import Role, can_see_category, can_see_whispers, is_staff
+from portal.permissions import Role, can_see_category, can_see_whispers, is_staff, whisper_readers
 
 TOPICS_PER_PAGE = 30
 POSTS_PER_PAGE = 20
@@ -330,13 +331,53 @@ _TOPIC_FOR_VIEWER_STATEMENT = _topic_statement(_TOPIC_FOR_VIEWER)
 # The topic page loads its topic with the signed-in viewer, in one statement (accounts.hooks.with_viewer): the topic
 # outer-joined to the viewer's row, so that a missing topic still gives the viewer.
 _TOPIC_PAGE = _topic_graph(_PAGE_CATEGORY, viewer_id=User.__table__.c.id)
-with_viewer(
-    "forums.topic",
-    viewer_statement().add_columns(*_TOPIC_PAGE.columns).select_from(
-        _TOPIC_PAGE.joined(User.__table__.outerjoin(Topic.__table__, Topic.__table__.c.id == sa.bindparam("topic_id")))
-    ),
-    lambda view_args: {"topic_id": view_args.get("topic_id")},
+
+
+def _folded_page_of_posts() -> tuple[sa.ColumnElement, sa.ColumnElement]:
+    """The page of posts (`offset`) the signed-in viewer sees, as two columns of the viewer's own statement: its
+    StreamPost rows as one JSON array, and how many posts the viewer sees in all. PostgreSQL only (ARRAY(subquery)).
+
+    The same rows as _PAGE_OF_POSTS, for the viewer of the row: whispers by whisper_readers (can_see_whispers in
+    SQL, on the viewer's role), likes by the viewer's id. On PostgreSQL the topic page's second round trip cost its
+    worker more than the whole statement: each one wakes the database and waits for it.
+    """
+    viewers, topics, posts = User.__table__, Topic.__table__, Post.__table__
+    authors = User.__table__.alias("post_author")
+    organizations = Organization.__table__.alias("post_author_organization")
+    shown = (posts.c.topic_id == topics.c.id, sa.or_(posts.c.is_whisper.is_(False), whisper_readers(viewers.c.role)))
+    liked = sa.case(
+        (posts.c.like_count > 0,
+         sa.select(PostLike.id).where(PostLike.post_id == posts.c.id, PostLike.user_id == viewers.c.id)
+         .offset(0).correlate_except(PostLike).exists()),
+        else_=sa.false(),
+    )
+    rows = (
+        sa.select(sa.func.json_build_array(
+            posts.c.id, posts.c.number, posts.c.user_id, posts.c.body_html, posts.c.created_at, posts.c.edited_at,
+            posts.c.is_whisper, posts.c.is_official, posts.c.like_count, posts.c.deleted_at, posts.c.hidden_at,
+            authors.c.display_name, authors.c.role, organizations.c.name, liked))
+        .select_from(posts.join(authors, authors.c.id == posts.c.user_id)
+                     .outerjoin(organizations, organizations.c.id == authors.c.organization_id))
+        .where(*shown)
+        .order_by(posts.c.number)
+        .limit(sa.bindparam("limit"))
+        .offset(sa.bindparam("offset"))
+    )
+    total = sa.select(sa.func.count()).select_from(posts).where(*shown).scalar_subquery()
+    return sa.func.array_to_json(ArrayOf(rows)), total
+
+
+def _topic_page_params(view_args: Mapping[str, Any], args: Mapping[str, Any]) -> dict[str, Any]:
+    return {"topic_id": view_args.get("topic_id"), "limit": POSTS_PER_PAGE,
+            "offset": (page_number(args.get("page")) - 1) * POSTS_PER_PAGE}
+
+
+_TOPIC_PAGE_STATEMENT = viewer_statement().add_columns(*_TOPIC_PAGE.columns).select_from(
+    _TOPIC_PAGE.joined(User.__table__.outerjoin(Topic.__table__, Topic.__table__.c.id == sa.bindparam("topic_id")))
 )
+with_viewer("forums.topic", _TOPIC_PAGE_STATEMENT, _topic_page_params,
+            on_postgresql=_TOPIC_PAGE_STATEMENT.add_columns(*_folded_page_of_posts()))
+_FOLDED = "portal_folded_posts"
 
 
 def load_topic(topic_id: int, viewer: Any) -> tuple[Topic | None, int]:
@@ -344,12 +385,17 @@ def load_topic(topic_id: int, viewer: Any) -> tuple[Topic | None, int]:
 
     For a signed-in viewer the same statement also reads their watch level for the topic and its category,
     left on the topic as `viewer_watch_level` / `viewer_category_watch_level` for the watch button. On the topic
-    page that statement is the viewer's own: its columns were read when the viewer was.
+    page that statement is the viewer's own: its columns were read when the viewer was, and on PostgreSQL the page
+    of posts with them (kept for topic_posts).
     """
     if getattr(viewer, "is_authenticated", False):
-        row = loaded_with_viewer("forums.topic", viewer)
-        if row is not None and row[_TOPIC_PAGE.root_id] in (topic_id, None):
-            return _loaded_topic(_TOPIC_PAGE, row)
+        loaded = loaded_with_viewer("forums.topic", viewer)
+        if loaded is not None and loaded[1][_TOPIC_PAGE.root_id] in (topic_id, None):
+            params, row = loaded
+            width = len(_TOPIC_PAGE.columns)
+            if len(row) > width:
+                g.setdefault(_FOLDED, {})[(topic_id, viewer.id, params["offset"])] = row[width:]
+            return _loaded_topic(_TOPIC_PAGE, row[:width])
         return _loaded_topic(_TOPIC_FOR_VIEWER, db.session.connection().execute(
             _TOPIC_FOR_VIEWER_STATEMENT, {"topic_id": topic_id, "viewer_id": viewer.id}).first())
     return _loaded_topic(_TOPIC, db.session.connection().execute(_TOPIC_STATEMENT, {"topic_id": topic_id}).first())
@@ -482,12 +528,28 @@ def topic_posts(topic: Topic, viewer: Any, page: int) -> Page:
     rows and reports 0, which the caller treats as past the end, as it is.
     """
     signed_in, params = _viewer_params(viewer)
+    offset = (page - 1) * POSTS_PER_PAGE
+    folded = g.get(_FOLDED, {}).pop((topic.id, viewer.id, offset), None) if signed_in else None
+    if folded is not None:
+        rows, total = folded
+        items = [_folded_post(row) for row in rows or ()]
+        return Page(items=items, page=page, per_page=POSTS_PER_PAGE, total=total if items else 0)
     rows = db.session.connection().execute(
         _PAGE_OF_POSTS[(signed_in and can_see_whispers(viewer), signed_in)],
-        {**params, "topic_id": topic.id, "limit": POSTS_PER_PAGE, "offset": (page - 1) * POSTS_PER_PAGE},
+        {**params, "topic_id": topic.id, "limit": POSTS_PER_PAGE, "offset": offset},
     ).all()
     total = rows[0].total if rows else 0
     return Page(items=[_stream_post(row) for row in rows], page=page, per_page=POSTS_PER_PAGE, total=total)
+
+
+def _folded_post(row: list[Any]) -> StreamPost:
+    """A StreamPost from its JSON array (_folded_page_of_posts): the times come as ISO 8601 text, in UTC."""
+    when = datetime.fromisoformat
+    (post_id, number, user_id, body_html, created_at, edited_at, is_whisper, is_official, like_count, deleted_at,
+     hidden_at, author_name, author_role, author_org, liked) = row
+    return StreamPost(post_id, number, user_id, body_html, when(created_at), edited_at and when(edited_at),
+                      is_whisper, is_official, like_count, deleted_at and when(deleted_at),
+                      hidden_at and when(hidden_at), author_name, author_role, author_org, liked)
 
 
 def accepted_post(topic: Topic, shown: Sequence[StreamPost], viewer: Any) -> StreamPost | None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from flask_login import AnonymousUserMixin
 
 from portal import permissions as p
+from portal.accounts.models import User
 from portal.db import utcnow
+from portal.extensions import db
 from portal.forums.models import Audience, CategoryKind, PostingRight
 from portal.permissions import Role
 from tests.factories import make_category, make_organization, make_post, make_topic, make_user, reload
@@ -108,6 +111,16 @@ def test_nobody_replies_to_a_deleted_topic(people):
                                    p.can_moderate_topic])
 def test_staff_only_permissions(people, check):
     assert {name for name, user in people.items() if check(user)} == {"staff", "admin"}
+
+
+def test_whisper_readers_in_sql_agrees_with_can_see_whispers(people):
+    """The topic page's statement decides in SQL who sees whispers (forums.queries._folded_page_of_posts)."""
+    signed_in = {name: user for name, user in people.items() if name != "anonymous"}
+    in_sql = dict(db.session.execute(
+        sa.select(User.id, p.whisper_readers(User.role)).where(User.id.in_([u.id for u in signed_in.values()]))
+    ).all())
+    assert {name for name, user in signed_in.items() if in_sql[user.id]} == {"staff", "admin"}
+    assert all(in_sql[user.id] == p.can_see_whispers(user) for user in signed_in.values())
 
 
 def test_can_manage_categories_is_admin_only(people):
