@@ -37,6 +37,11 @@ class Page:
     def next_num(self) -> int:
         return self.page + 1
 
+    @property
+    def numbers(self) -> tuple[int | None, ...]:
+        """The page links forms.pagination shows (None for a gap), as a tuple: a kept fragment's argument."""
+        return tuple(self.iter_pages(left_edge=1, left_current=2, right_current=3, right_edge=1))
+
     def iter_pages(self, left_edge=1, left_current=2, right_current=3, right_edge=1) -> Iterator[int | None]:
         last = 0
         for num in range(1, self.pages + 1):

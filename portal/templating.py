@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import re
 import zoneinfo
 from datetime import UTC, datetime
 
@@ -148,10 +149,16 @@ def _fill_mark(name: str) -> Markup:
     return Markup(f"<!--fill:{name}-->")  # noqa: S704 (a fixed comment: no user text)
 
 
+_MARKS = re.compile(r"<!--(csrf-token|fill:\w+)-->")
+_TOKEN = "csrf-token"  # noqa: S105 (the name of the CSRF token's mark, not a secret)
+
+
 @functools.lru_cache(maxsize=KEPT_FRAGMENTS)
-def _kept(template: str, macro: str, script_root: str, args: tuple, fills: tuple[str, ...]) -> str:
+def _kept(template: str, macro: str, script_root: str, args: tuple, fills: tuple[str, ...]) -> tuple[str, ...]:
+    """The macro's output cut at its marks: text, mark, text, … text (each mark "csrf-token" or a fill's name)."""
     made = getattr(current_app.jinja_env.get_template(template).module, macro)
-    return str(made(*args, TOKEN_MARK, **{name: _fill_mark(name) for name in fills}))
+    parts = _MARKS.split(str(made(*args, TOKEN_MARK, **{name: _fill_mark(name) for name in fills})))
+    return tuple(part if i % 2 == 0 or part == _TOKEN else part[len("fill:"):] for i, part in enumerate(parts))
 
 
 def kept_fragment(template: str, macro: str, *args, **fills) -> Markup:
@@ -167,13 +174,17 @@ def kept_fragment(template: str, macro: str, *args, **fills) -> Markup:
     template auto-reload (development) the macro is rendered afresh, so template edits show at once.
     """
     render = _kept.__wrapped__ if current_app.jinja_env.auto_reload else _kept
-    names = tuple(sorted(fills))
-    html = render(template, macro, request.script_root if has_request_context() else "", args, names)
-    if TOKEN_MARK in html:
-        html = html.replace(TOKEN_MARK, csrf_token())
-    for name in names:
-        html = html.replace(_fill_mark(name), escape(fills[name]))
-    return Markup(html)  # noqa: S704 (macro output: escaped by Jinja; fills escaped here; user text never holds a mark)
+    parts = render(template, macro, request.script_root if has_request_context() else "", args, tuple(sorted(fills)))
+    if len(parts) == 1:
+        return Markup(parts[0])  # noqa: S704 (macro output, escaped by Jinja)
+    # One pass over the kept parts: each mark's value is put in once, and never searched for marks itself.
+    values = {name: escape(value) for name, value in fills.items()}
+    if _TOKEN in parts:
+        values[_TOKEN] = csrf_token()
+    html = [parts[0]]
+    for i in range(1, len(parts), 2):
+        html += (values[parts[i]], parts[i + 1])
+    return Markup("".join(html))  # noqa: S704 (macro output: escaped by Jinja; fills escaped here; user text never holds a mark)
 
 
 class _TemplateGlobals(collections.ChainMap):

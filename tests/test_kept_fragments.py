@@ -7,6 +7,7 @@ import re
 
 import sqlalchemy as sa
 from flask import render_template_string
+from markupsafe import Markup
 
 from portal.accounts.models import User
 from portal.extensions import db
@@ -184,3 +185,52 @@ def test_the_kept_header_follows_the_viewer_and_the_page(app):
 def test_the_kept_header_escapes_the_search_words(app, client):
     page = header(client.get("/search?q=%3Cscript%3Ealert(1)%3C/script%3E"))
     assert 'value="&lt;script&gt;alert(1)&lt;/script&gt;"' in page and "<script>" not in page
+
+
+def test_a_fill_is_put_in_once_and_never_read_for_marks(app):
+    """Fills go in by one pass over the kept parts: a value that looks like another fill's mark stays text, whatever
+    the order the fills are given in."""
+    _kept.cache_clear()
+    call = ("{{ kept_fragment('forums/_staff_tools.html', 'staff_tools', False, False, False, True, False, False, "
+            "pin_url='/p', lock_url='/l', unlist_url='/u', assign_url='/a', tools_url='/t', viewer_id=7, "
+            "assignee_name=name) }}")
+    with app.test_request_context("/"):
+        html = render_template_string(call, name=Markup("<!--fill:pin_url--> and <!--csrf-token-->"))
+    assert "Assigned to <!--fill:pin_url--> and <!--csrf-token-->" in html  # (Markup: passed as it is)
+    assert 'action="/p"' in html and 'value="7"' in html
+
+
+def test_the_kept_topic_header_shows_each_topic_and_viewer_as_they_are(app, client):
+    staff = make_user(role=Role.STAFF, display_name="Header Staff")
+    category = make_category(name="Header <Category>", slug="header-category")
+    first = make_topic(category, title="First & only <topic>")
+    second = make_topic(category, title="Second topic here")
+    forums.set_pinned(staff, second, True)
+    db.session.commit()
+    login(client, staff)
+    one, two = raw(client.get(topic_path(first))), raw(client.get(topic_path(second)))
+    assert "First &amp; only &lt;topic&gt;" in one and "Header &lt;Category&gt;" in one
+    assert "1 post ·" in one and ">Pinned</span>" not in one and ">Pin</button>" in one
+    assert "Second topic here" in two and ">Pinned</span>" in two and ">Unpin</button>" in two
+    assert f'action="/t/{second.id}/pin"' in two and f'action="/t/{first.id}/pin"' not in two
+    assert tokens(one) == tokens(two) and len(tokens(one)) == 1  # the session's own token in every form
+
+    customer = client.application.test_client()
+    login(customer, make_user())
+    page = raw(customer.get(topic_path(second)))
+    assert "Second topic here" in page and "staff-tools" not in page and ">Pinned</span>" in page
+
+
+def test_kept_page_links_match_the_page(app):
+    from portal.pagination import Page
+
+    _kept.cache_clear()
+    call = "{{ kept_fragment('_macros/pages.html', 'pages', p.page, p.pages, p.numbers, base='/t/x/1?') }}"
+    with app.test_request_context("/"):
+        middle = render_template_string(call, p=Page(items=[], page=5, per_page=20, total=200))
+        last = render_template_string(call, p=Page(items=[], page=10, per_page=20, total=200))
+        single = render_template_string(call, p=Page(items=[], page=1, per_page=20, total=3))
+    assert re.findall(r'href="/t/x/1\?page=(\d+)"', middle) == ["4", "1", "3", "4", "6", "7", "10", "6"]
+    assert '<span class="page-link" aria-current="page">5</span>' in middle and middle.count("…") == 2
+    assert '<span class="page-link">Next</span>' in last and 'rel="prev"' in last
+    assert "pagination" not in single
