@@ -37,11 +37,6 @@ class Page:
     def next_num(self) -> int:
         return self.page + 1
 
-    @property
-    def numbers(self) -> tuple[int | None, ...]:
-        """The page links forms.pagination shows (None for a gap), as a tuple: a kept fragment's argument."""
-        return tuple(self.iter_pages(left_edge=1, left_current=2, right_current=3, right_edge=1))
-
     def iter_pages(self, left_edge=1, left_current=2, right_current=3, right_edge=1) -> Iterator[int | None]:
         last = 0
         for num in range(1, self.pages + 1):
@@ -54,3 +49,9 @@ class Page:
                     yield None
                 yield num
                 last = num
+
+
+def page_numbers(page: Any) -> tuple[int | None, ...]:
+    """The page links forms.pagination shows (None for a gap), as a tuple (a kept fragment's argument): of a Page or
+    of Flask-SQLAlchemy's Pagination, which pages the same way."""
+    return tuple(page.iter_pages(left_edge=1, left_current=2, right_current=3, right_edge=1))

@@ -16,6 +16,7 @@ from itsdangerous import URLSafeTimedSerializer
 from markupsafe import Markup, escape
 
 from portal import permissions
+from portal.pagination import page_numbers
 
 
 def viewer_timezone() -> str:
@@ -211,6 +212,7 @@ class PortalEnvironment(Environment):
 
 def register_templating(app: Flask) -> None:
     app.jinja_env.globals["kept_fragment"] = kept_fragment
+    app.jinja_env.globals["page_numbers"] = page_numbers
     app.jinja_env.globals["csrf_token"] = csrf_token  # instead of Flask-WTF's: the same token, once per request
     app.jinja_env.globals.update(permissions.TEMPLATE_PERMISSIONS)
     app.jinja_env.globals["absolute_url"] = absolute_url
