@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from portal.accounts import bp
 from portal.accounts.models import Organization, User
 from portal.accounts.services import suspension_message, touch_last_seen
-from portal.db import RowEntity
+from portal.db import KeptStatement, RowEntity
 from portal.extensions import db, login_manager
 from portal.notifications.services import unread_count_query
 from portal.templating import format_datetime
@@ -40,9 +40,9 @@ def viewer_statement() -> sa.Select:
 # The signed-in viewer, the bell's unread count and the viewer's organisation (which User loads with it, lazy="joined"),
 # in one statement built once (every signed-in request runs it; building and cache-keying a select each time costs
 # more than running it).
-_VIEWER = viewer_statement().add_columns(*_ORGANIZATION.columns).select_from(
+_VIEWER = KeptStatement(viewer_statement().add_columns(*_ORGANIZATION.columns).select_from(
     _USERS.outerjoin(_ORGANIZATIONS, _ORGANIZATIONS.c.id == _USERS.c.organization_id)
-)
+))
 
 
 Params = Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
@@ -58,9 +58,9 @@ class WithViewer:
     only PostgreSQL can fold into one row (where a second round trip costs more than the statement).
     """
 
-    statement: sa.Select
+    statement: KeptStatement
     params: Params
-    on_postgresql: sa.Select | None = None
+    on_postgresql: KeptStatement | None = None
 
 
 _WITH_VIEWER: dict[str, WithViewer] = {}
@@ -68,7 +68,8 @@ _WITH_VIEWER: dict[str, WithViewer] = {}
 
 def with_viewer(endpoint: str, statement: sa.Select, params: Params, *, on_postgresql: sa.Select | None = None) -> None:
     """Load `endpoint`'s first statement with the viewer; the view takes its columns with `loaded_with_viewer`."""
-    _WITH_VIEWER[endpoint] = WithViewer(statement, params, on_postgresql)
+    _WITH_VIEWER[endpoint] = WithViewer(KeptStatement(statement), params,
+                                        None if on_postgresql is None else KeptStatement(on_postgresql))
 
 
 def loaded_with_viewer(endpoint: str, viewer: Any) -> tuple[dict[str, Any], tuple[Any, ...]] | None:
@@ -96,7 +97,7 @@ def load_user(session_id: str) -> User | None:
         if page.on_postgresql is not None and connection.dialect.name == "postgresql":
             statement = page.on_postgresql
     # The bell's unread count rides on the statement that loads the user: no page pays a statement for it.
-    row = connection.execute(statement, params).first()
+    row = statement.first(connection, params)
     if row is None or not stamp or row[_STAMP] != stamp:
         return None
     user = _USER.instance(db.session, row[:_USER.width])
