@@ -210,7 +210,7 @@ def test_the_kept_topic_header_shows_each_topic_and_viewer_as_they_are(app, clie
     login(client, staff)
     one, two = raw(client.get(topic_path(first))), raw(client.get(topic_path(second)))
     assert "First &amp; only &lt;topic&gt;" in one and "Header &lt;Category&gt;" in one
-    assert "1 post ·" in one and ">Pinned</span>" not in one and ">Pin</button>" in one
+    assert "1 post &middot;" in one and ">Pinned</span>" not in one and ">Pin</button>" in one
     assert "Second topic here" in two and ">Pinned</span>" in two and ">Unpin</button>" in two
     assert f'action="/t/{second.id}/pin"' in two and f'action="/t/{first.id}/pin"' not in two
     assert tokens(one) == tokens(two) and len(tokens(one)) == 1  # the session's own token in every form
@@ -238,6 +238,6 @@ def test_kept_page_links_match_the_page(app):
     # A list's own arguments stay in its links, before the page (the same fragment as the topic's page 2 of 3).
     assert re.findall(r'href="/c/c\?filter=solved&amp;page=(\d+)"', filtered) == ["1", "1", "3", "3"]
     assert re.findall(r'href="/t/x/1\?page=(\d+)"', middle) == ["4", "1", "3", "4", "6", "7", "10", "6"]
-    assert '<span class="page-link" aria-current="page">5</span>' in middle and middle.count("…") == 2
+    assert '<span class="page-link" aria-current="page">5</span>' in middle and middle.count("&hellip;") == 2
     assert '<span class="page-link">Next</span>' in last and 'rel="prev"' in last
     assert "pagination" not in single

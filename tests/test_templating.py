@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from flask import g
 from flask import session as request_session
@@ -141,3 +142,27 @@ def test_an_imported_macro_module_is_built_once_not_on_every_render(app, monkeyp
     with app.test_request_context("/"):
         assert [importing.render() for _ in range(3)] == ["True"] * 3
     assert len(built) == 1
+
+
+def test_the_pages_markup_is_ascii_with_entities_for_typography():
+    """A page whose every character is ASCII is joined and encoded by Python one byte a character; one "·" in the
+    markup makes every string of the page two bytes a character (CPython's compact strings) and its encoding a
+    conversion: the topic page's chrome carried four such characters. So pages' markup writes them as entities
+    (&middot; &mdash; &hellip; &hearts;); inside Jinja expressions (escaped output) and in emails they stay."""
+    root = Path(__file__).resolve().parent.parent / "templates"
+    tags = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#})", re.S)
+    found = {
+        str(path.relative_to(root)): sorted({c for text in tags.split(path.read_text(encoding="utf-8"))[::2]
+                                             for c in text if ord(c) > 127})
+        for path in root.rglob("*.html") if path.parts[len(root.parts)] != "emails"
+    }
+    assert {name: chars for name, chars in found.items() if chars} == {}
+
+
+def test_the_topic_page_is_ascii_for_ascii_content(app, client):
+    user = make_user(display_name="Ascii Reader")
+    topic = make_topic(title="Plain words only", body="Plain body.")
+    make_post(topic, body="A plain reply.")
+    login(client, user)
+    page = client.get(topic_path(topic)).get_data()
+    assert page.isascii() and b"&middot;" in page and b"&hearts;" in page

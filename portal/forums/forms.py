@@ -75,7 +75,7 @@ class MoveCategoryForm(FlaskForm):
 
 # --- Composer and topic tools ---------------------------------------------------------------------
 
-BODY_HELP = "Markdown: **bold**, *italic*, `code`, > quote, - list, [link](https://…), ``` for code blocks."
+BODY_HELP = "Markdown: **bold**, *italic*, `code`, > quote, - list, [link](https://...), ``` for code blocks."
 
 
 class TopicForm(FlaskForm):

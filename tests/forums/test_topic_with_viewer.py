@@ -173,7 +173,7 @@ def test_a_page_read_for_another_topic_or_page_is_not_used(app, busy_topic):
 def pressed_level(html: str) -> str:
     """The watch menu's current level: its summary's label."""
     match = re.search(r'<summary class="btn btn-sm btn-outline-secondary">([A-Za-z]+)<span class="visually-hidden">'
-                      r' — notification level for this topic', html)
+                      r' &mdash; notification level for this topic', html)
     assert match, "no topic watch menu"
     return match.group(1)
 

@@ -271,7 +271,8 @@ def test_an_unsubscribe_link_asks_first_then_turns_the_kind_off_signed_out(clien
     ann = make_user()
     token = unsubscribe_token(ann, "replied")
     page = client.get(f"/unsubscribe/{token}")
-    assert page.status_code == 200 and "Stop getting emails for “Someone replies to your topic”?" in text(page)
+    assert page.status_code == 200
+    assert "Stop getting emails for &ldquo;Someone replies to your topic&rdquo;?" in text(page)
     assert db.session.get(EmailPreference, (ann.id, "replied")) is None  # a GET changes nothing
     done = client.post(f"/unsubscribe/{token}")  # the page's button; no session, no CSRF token needed
     assert done.status_code == 200 and "You are unsubscribed" in text(done)
