@@ -182,10 +182,11 @@ def topic(slug: str, topic_id: int):
         # The last page shows all the viewer may see: what is numbered after it (whispers, for customers) must not
         # stay "unread" for ever.
         highest_shown = max(highest_shown, topic.highest_post_number)
+    first_unread = _first_unread(viewer, topic, last_read)
     html = render_template(
         "forums/topic.html", topic=topic, category=topic.category, posts=posts, cards=cards,
         accepted=accepted, accepted_card=accepted_card, last_read=last_read, may_reply=may_reply,
-        first_unread=_first_unread(viewer, topic, last_read),
+        header=stream.topic_header(viewer, topic, topic.category, first_unread),
         # The viewer's own replies waiting for approval, after the last post (no statement unless they have some).
         held=approval.waiting_in_topic(viewer, topic) if posts.page == posts.pages else (),
         reason_text=approval.reason_text,
