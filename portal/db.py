@@ -542,7 +542,8 @@ class KeptStatement:
 
     def __init__(self, statement: sa.Executable):
         self.statement = statement
-        self._plans: dict[Any, Any] = {}  # dialect -> _Plan, or None: run through execute()
+        # dialect -> _Plan, or None: run through execute(). Weak: an engine's dialect (tests make many) goes with it.
+        self._plans: weakref.WeakKeyDictionary[Any, _Plan | None] = weakref.WeakKeyDictionary()
 
     def first(self, connection: sa.Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
         dialect = connection.dialect
