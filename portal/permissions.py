@@ -34,6 +34,13 @@ def is_staff(user: Any) -> bool:
     return _signed_in(user) and user.role in (Role.STAFF, Role.ADMIN)
 
 
+def awaits_staff_reply(topic: Any) -> bool:
+    """A topic a customer started that no staff member has answered yet (whispers aside): what the staff response
+    queue lists (portal.staff.queries.response_queue says it in SQL), and what the topic's staff tools point out."""
+    author = topic.user
+    return topic.first_staff_reply_at is None and author is not None and author.role == Role.CUSTOMER
+
+
 def is_admin(user: Any) -> bool:
     """Site administrators."""
     return _signed_in(user) and user.role == Role.ADMIN

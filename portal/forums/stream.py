@@ -27,6 +27,7 @@ from portal.forums.models import Category, Topic
 from portal.forums.queries import StreamPost
 from portal.notifications import watch_levels
 from portal.permissions import (
+    awaits_staff_reply,
     can_accept_answer,
     can_delete_post,
     can_edit_post,
@@ -231,7 +232,7 @@ def topic_header(viewer: Any, topic: Topic, category: Category, first_unread: in
     tools = None
     if can_moderate_topic(viewer):
         tools = (topic.is_pinned, topic.is_locked, topic.is_unlisted, topic.assignee_id is not None,
-                 topic.assignee_id == viewer.id, not topic.first_staff_reply_at and not is_staff(topic.user))
+                 topic.assignee_id == viewer.id, awaits_staff_reply(topic))
     parent = category.parent
     topic_id = topic.id
     return kept_fragment(

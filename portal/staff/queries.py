@@ -119,7 +119,7 @@ def response_queue(
             Topic.first_staff_reply_at.is_(None),
             Topic.context == TopicContext.FORUM,
             Topic.deleted_at.is_(None),
-            User.role == Role.CUSTOMER,
+            User.role == Role.CUSTOMER,  # with the line above: permissions.awaits_staff_reply, in SQL
             Topic.category_id.in_(_customer_visible(Category.id)),
         )
     )

@@ -230,3 +230,24 @@ def test_age_format_and_state_rules():
     assert state_of(timedelta(hours=18), target) == QueueState.DUE_SOON
     assert state_of(timedelta(hours=24), target) == QueueState.DUE_SOON
     assert state_of(timedelta(hours=24, seconds=1), target) == QueueState.OVERDUE
+
+
+def test_the_topics_staff_tools_say_waiting_exactly_when_the_queue_lists_it(client, staff, customer, category):
+    from portal.permissions import awaits_staff_reply
+    from portal.staff.queries import response_queue
+
+    asked = make_topic(category, customer, title="Customer asks, nobody answers")
+    by_staff = make_topic(category, staff, title="Staff start an announcement")
+    answered = make_topic(category, customer, title="Customer asks, staff answer")
+    make_post(answered, staff)
+    whispered = make_topic(category, customer, title="Customer asks, staff only whisper")
+    make_post(whispered, staff, whisper=True)
+    topics = [reload(t) for t in (asked, by_staff, answered, whispered)]
+    with client.application.test_request_context():
+        listed = {row.topic.id for row in response_queue(target_hours=24).items}
+    assert {t.id for t in topics if awaits_staff_reply(t)} == listed == {asked.id, whispered.id}
+
+    login(client, staff)
+    for topic in topics:
+        page = client.get(f"/t/{topic.slug}/{topic.id}").get_data(as_text=True)
+        assert ("waiting for a staff reply" in page) == (topic.id in listed)
