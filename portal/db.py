@@ -15,8 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_dict, set_committed_value
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
+from sqlalchemy.orm.attributes import instance_dict, instance_state, set_committed_value
 from sqlalchemy.schema import CreateIndex
 from sqlalchemy.sql.visitors import InternalTraversal
 
@@ -411,6 +411,15 @@ class RowEntity:
     made: the instance in the session's identity map (later queries and `get()` return it), nothing on it modified,
     and what the row did not carry (other columns, relationships) loaded on first use, as deferred and lazy
     attributes are. `set_committed_value` (sqlalchemy.orm.attributes) puts related instances in place.
+
+    It takes the steps the ORM's loading takes for a new row (sqlalchemy.orm.loading._instance), a few of them
+    private to SQLAlchemy (pinned in requirements.txt; tests/test_row_entities.py checks each behaviour): the
+    identity key on the instance's state, the columns the row lacks marked expired (so that the first use of any
+    of them loads them, as a query's deferred columns do), and the state attached to the session as `add()` attaches
+    a detached one (`_update_impl`: the identity map, the attach events). The public way there,
+    `make_transient_to_detached()` then `add()`, also expired every relationship and walked them all for the
+    save-update cascade, which for a new instance finds nothing: on the signed-in topic page, which makes four of
+    them, that was a fourteenth of the worker's time.
     """
 
     def __init__(self, cls: type, selectable: sa.FromClause | None = None, names: Sequence[str] | None = None):
@@ -422,6 +431,9 @@ class RowEntity:
         self.columns = tuple((table if selectable is None else selectable).c[name] for name in names)
         self.keys = tuple(mapper.get_property_by_column(table.c[name]).key for name in names)
         self.width = len(self.keys)
+        # Columns the row lacks, expired on each instance so that they load on first use (relationships need not
+        # be: their lazy loaders fire whenever they are not loaded).
+        self._unloaded = frozenset(prop.key for prop in mapper.column_attrs) - frozenset(self.keys)
         self._primary_key = tuple(self.keys.index(mapper.get_property_by_column(column).key)
                                   for column in mapper.primary_key)
 
@@ -433,18 +445,25 @@ class RowEntity:
         primary_key = tuple(values[position] for position in self._primary_key)
         if primary_key[0] is None:
             return None
-        existing = session.identity_map.get(self.mapper.identity_key_from_primary_key(primary_key))
+        key = self.mapper.identity_key_from_primary_key(primary_key)
+        existing = session.identity_map.get(key)
         if existing is not None:
             unloaded = sa.inspect(existing).unloaded
             if unloaded:
-                for key, value in zip(self.keys, values, strict=True):
-                    if key in unloaded:
-                        set_committed_value(existing, key, value)
+                for name, value in zip(self.keys, values, strict=True):
+                    if name in unloaded:
+                        set_committed_value(existing, name, value)
             return existing
         instance = self.mapper.class_manager.new_instance()  # (as the ORM's loading makes one: no __init__)
-        instance_dict(instance).update(zip(self.keys, values, strict=True))
-        make_transient_to_detached(instance)  # loaded, unmodified; what is missing loads on first use
-        session.add(instance)
+        loaded = instance_dict(instance)
+        loaded.update(zip(self.keys, values, strict=True))  # as loaded: not modified, nothing to flush
+        state = instance_state(instance)
+        state.key = key
+        if self._unloaded:
+            state._expire_attributes(loaded, self._unloaded)
+        if isinstance(session, scoped_session):
+            session = session()
+        session._update_impl(state)  # attached as add() attaches a detached instance, less the empty cascade
         return instance
 
 

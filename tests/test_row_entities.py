@@ -56,6 +56,44 @@ def test_columns_the_row_lacks_load_on_first_use(app):
     assert log.count == 1
 
 
+def test_relationships_the_row_lacks_load_on_first_use_and_a_commit_expires_it_as_any_other(app):
+    organization = make_organization(name="Lazy Org")
+    user_id, user = _user_from_row(display_name="Lazy", organization=organization)
+    with count_queries() as log:
+        assert user.organization.name == "Lazy Org"  # lazy="joined" on queries; from a row, loaded on use
+    assert log.count == 1
+
+    db.session.commit()  # expires everything, as for a loaded instance
+    db.session.execute(sa.update(USERS).where(USERS.c.id == user_id).values(display_name="Changed elsewhere"))
+    assert user.display_name == "Changed elsewhere"
+    assert sa.inspect(user).persistent and not sa.inspect(user).modified
+
+
+def test_it_is_attached_as_add_attaches_an_instance(app):
+    user_id = make_user(display_name="Events").id
+    db.session.expunge_all()
+    entity = RowEntity(User)
+    row = db.session.connection().execute(sa.select(*entity.columns).where(USERS.c.id == user_id)).first()
+    events: list[str] = []
+    session = db.session()
+
+    def attached(_session, instance):
+        events.append(f"attach {instance.display_name}")
+
+    def persistent(_session, instance):
+        events.append(f"persistent {instance.display_name}")
+
+    sa.event.listen(session, "after_attach", attached)
+    sa.event.listen(session, "detached_to_persistent", persistent)
+    try:
+        user = entity.instance(db.session, row)  # the scoped session, as accounts.hooks passes it
+    finally:
+        sa.event.remove(session, "after_attach", attached)
+        sa.event.remove(session, "detached_to_persistent", persistent)
+    assert events == ["attach Events", "persistent Events"]
+    assert user in session and sa.inspect(user).session is session
+
+
 def test_a_null_primary_key_is_no_instance_and_a_known_one_keeps_its_values(app):
     entity = RowEntity(User, names=("id", "display_name"))
     assert entity.instance(db.session(), (None, None)) is None
