@@ -1,4 +1,4 @@
-"""One page of a list, with what the pagination macro (templates/_macros/forms.html) needs."""
+"""One page of a list, with what the page links (portal.templating.pagination) need."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 @dataclass
 class Page:
-    """One page of a list, with what the pagination macro needs."""
+    """One page of a list, with what the page links need."""
 
     items: Sequence[Any]
     page: int
@@ -52,6 +52,6 @@ class Page:
 
 
 def page_numbers(page: Any) -> tuple[int | None, ...]:
-    """The page links forms.pagination shows (None for a gap), as a tuple (a kept fragment's argument): of a Page or
-    of Flask-SQLAlchemy's Pagination, which pages the same way."""
+    """The page links portal.templating.pagination shows (None for a gap), as a tuple (a kept fragment's
+    argument): of a Page or of Flask-SQLAlchemy's Pagination, which pages the same way."""
     return tuple(page.iter_pages(left_edge=1, left_current=2, right_current=3, right_edge=1))

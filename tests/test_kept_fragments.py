@@ -222,19 +222,18 @@ def test_the_kept_topic_header_shows_each_topic_and_viewer_as_they_are(app, clie
 
 
 def test_kept_page_links_match_the_page(app):
-    """forms.pagination's links, kept (_macros/pages.html), with the list's address filled in."""
+    """The page links (templating.pagination), kept (_macros/pages.html), with the list's address filled in."""
     from portal.pagination import Page
 
     _kept.cache_clear()
-    call = "{{ forms.pagination(p, 'forums.topic', slug='x', topic_id=1) }}"
-    call = '{% import "_macros/forms.html" as forms %}' + call
+    call = "{{ pagination(p, 'forums.topic', slug='x', topic_id=1) }}"
     with app.test_request_context("/"):
         middle = render_template_string(call, p=Page(items=[], page=5, per_page=20, total=200))
         last = render_template_string(call, p=Page(items=[], page=10, per_page=20, total=200))
         single = render_template_string(call, p=Page(items=[], page=1, per_page=20, total=3))
         filtered = render_template_string(
-            '{% import "_macros/forms.html" as forms %}{{ forms.pagination(p, "forums.category", slug="c", '
-            'filter="solved", other=None) }}', p=Page(items=[], page=2, per_page=20, total=60))
+            '{{ pagination(p, "forums.category", slug="c", filter="solved", other=None) }}',
+            p=Page(items=[], page=2, per_page=20, total=60))
     # A list's own arguments stay in its links, before the page (the same fragment as the topic's page 2 of 3).
     assert re.findall(r'href="/c/c\?filter=solved&amp;page=(\d+)"', filtered) == ["1", "1", "3", "3"]
     assert re.findall(r'href="/t/x/1\?page=(\d+)"', middle) == ["4", "1", "3", "4", "6", "7", "10", "6"]
