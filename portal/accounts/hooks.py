@@ -112,15 +112,18 @@ def load_user(session_id: str) -> User | None:
 
 @bp.before_app_request
 def account_upkeep():
-    if request.endpoint == "static" or not current_user.is_authenticated:
+    if request.endpoint == "static":
         return None
-    if current_user.is_suspended:
-        message = suspension_message(current_user, format_datetime(current_user.suspended_until))
+    user = current_user._get_current_object()  # once: each use of the proxy looks the user up again
+    if not user.is_authenticated:
+        return None
+    if user.is_suspended:
+        message = suspension_message(user, format_datetime(user.suspended_until))
         logout_user()
         flash(message, "danger")
         return redirect(url_for("accounts.sign_in"))
     try:
-        if touch_last_seen(current_user):
+        if touch_last_seen(user):
             db.session.commit()
     except OperationalError:  # presence is best-effort: never fail a page because the database is busy
         db.session.rollback()
