@@ -192,9 +192,10 @@ def _render(card: Card) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
 _render_kept = functools.lru_cache(maxsize=CARD_CACHE_SIZE)(_render)
 
 
-def post_cards(topic: Topic, posts: list[StreamPost],
-               accepted: StreamPost | None) -> tuple[list[tuple[StreamPost, Markup]], Markup | None]:
-    """The HTML of each post on the page, and of the accepted answer's copy shown under the question."""
+def post_stream(topic: Topic, posts: list[StreamPost], accepted: StreamPost | None) -> Markup:
+    """The HTML of the page's posts, in order, with the accepted answer's copy right under the question (when the
+    answer is another post, not deleted). One string for the template: looping over the posts in Jinja cost more
+    than joining them here."""
     viewer = _viewer(topic)
     token = csrf_token() if viewer.signed_in else ""
     urls = (
@@ -211,16 +212,21 @@ def post_cards(topic: Topic, posts: list[StreamPost],
 
     rights_by_kind: dict[tuple[bool, bool], tuple[bool, bool, bool, bool]] = {}
 
-    def html(post: StreamPost, pinned_copy: bool = False) -> Markup:
+    def html(post: StreamPost, pinned_copy: bool = False) -> str:
         before, after = fragments(_card(post, topic, viewer, urls, pinned_copy, rights_by_kind))
         # Escaped template output around the stored, sanitised body_html, the request's token at each mark.
         if after is None:
-            return Markup(token.join(before))  # noqa: S704
-        return Markup("".join((token.join(before), post.body_html, token.join(after))))  # noqa: S704
+            return token.join(before)
+        return "".join((token.join(before), post.body_html, token.join(after)))
 
-    cards = [(post, html(post)) for post in posts]
-    pinned = html(accepted, pinned_copy=True) if accepted is not None else None
-    return cards, pinned
+    stream = []
+    for post in posts:
+        stream.append(html(post))
+        if post.number == 1 and accepted is not None and accepted.id != post.id and accepted.deleted_at is None:
+            stream.append(kept_fragment("forums/_accepted_answer.html", "accepted_answer",
+                                        url=url_for("forums.post", post_id=accepted.id),
+                                        card=Markup(html(accepted, pinned_copy=True))))  # noqa: S704 (as below)
+    return Markup("\n".join(stream))  # noqa: S704 (kept fragments, escaped by Jinja, around stored sanitised bodies)
 
 
 def topic_header(viewer: Any, topic: Topic, category: Category, first_unread: int | None) -> Markup:

@@ -173,7 +173,6 @@ def topic(slug: str, topic_id: int):
     if page_no > posts.pages:
         abort(404)
     accepted = queries.accepted_post(topic, posts.items, viewer)
-    cards, accepted_card = stream.post_cards(topic, posts.items, accepted)
     # Only those who may reply get the reply box: its form puts a CSRF token in the session, which a cached page
     # must not.
     may_reply = can_reply(viewer, topic, topic.category)
@@ -184,8 +183,8 @@ def topic(slug: str, topic_id: int):
         highest_shown = max(highest_shown, topic.highest_post_number)
     first_unread = _first_unread(viewer, topic, last_read)
     html = render_template(
-        "forums/topic.html", topic=topic, category=topic.category, posts=posts, cards=cards,
-        accepted=accepted, accepted_card=accepted_card, last_read=last_read, may_reply=may_reply,
+        "forums/topic.html", topic=topic, category=topic.category, posts=posts,
+        stream=stream.post_stream(topic, posts.items, accepted), last_read=last_read, may_reply=may_reply,
         header=stream.topic_header(viewer, topic, topic.category, first_unread),
         # The viewer's own replies waiting for approval, after the last post (no statement unless they have some).
         held=approval.waiting_in_topic(viewer, topic) if posts.page == posts.pages else (),
