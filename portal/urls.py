@@ -98,20 +98,22 @@ class Portal(Flask):
 
     def url_for(self, /, endpoint: str, *, _anchor: str | None = None, _method: str | None = None,
                 _scheme: str | None = None, _external: bool | None = None, **values: Any) -> str:
-        build = super().url_for
         request_context = _cv_request.get(None)
         if request_context is None or _external or _scheme is not None or endpoint[:1] == "." \
                 or any(self.url_default_functions.values()):
-            return build(endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external, **values)
-        # The type is part of the key: page=1 and page=True are equal keys but different URLs.
-        key = (request_context.url_adapter.script_name, endpoint, _anchor, _method,
-               *((name, type(value), value) for name, value in sorted(values.items())))
+            return super().url_for(endpoint, _anchor=_anchor, _method=_method, _scheme=_scheme,
+                                   _external=_external, **values)
+        # The values as the call gave them (another order is another key, for the same URL). Their types are part
+        # of the key: page=1 and page=True are equal keys but different URLs.
+        key = (request_context.url_adapter.script_name, endpoint, _anchor, _method, *values.items(),
+               *map(type, values.values()))
         try:
             return self.kept_urls[key]
         except KeyError:
             pass
         except TypeError:  # a value that cannot be a key (a list, say)
-            return build(endpoint, _anchor=_anchor, _method=_method, _external=_external, **values)
+            return super().url_for(endpoint, _anchor=_anchor, _method=_method, _external=_external, **values)
+        build = super().url_for
         url = build(endpoint, _anchor=_anchor, _method=_method, _external=_external, **values)
         if len(self.kept_urls) >= KEPT_URLS:
             self.kept_urls.clear()

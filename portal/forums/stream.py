@@ -20,7 +20,7 @@ import functools
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from flask import current_app, url_for
+from flask import current_app
 from markupsafe import Markup
 
 from portal.forums.models import Category, Topic
@@ -198,6 +198,7 @@ def post_stream(topic: Topic, posts: list[StreamPost], accepted: StreamPost | No
     than joining them here."""
     viewer = _viewer(topic)
     token = csrf_token() if viewer.signed_in else ""
+    url_for = current_app.url_for  # (flask.url_for looks the app up again on every call)
     urls = (
         url_for("forums.post", post_id=0)[:-1],
         url_for("accounts.profile", user_id=0)[:-1],
@@ -235,6 +236,7 @@ def topic_header(viewer: Any, topic: Topic, category: Category, first_unread: in
     shown. Put together here rather than in topic.html, where its two dozen calls and lookups cost Jinja a
     twentieth of the signed-in page."""
     signed_in = viewer.is_authenticated
+    url_for = current_app.url_for  # (flask.url_for looks the app up again on every call)
     tools = None
     if can_moderate_topic(viewer):
         tools = (topic.is_pinned, topic.is_locked, topic.is_unlisted, topic.assignee_id is not None,
