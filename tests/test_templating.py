@@ -166,3 +166,27 @@ def test_the_topic_page_is_ascii_for_ascii_content(app, client):
     login(client, user)
     page = client.get(topic_path(topic)).get_data()
     assert page.isascii() and b"&middot;" in page and b"&hearts;" in page
+
+
+def test_a_render_context_holds_the_globals_and_the_variables_as_jinja_makes_it(app):
+    """PortalTemplate.new_context merges the globals in C; the context is the one Jinja's own new_context makes."""
+    from jinja2 import Template
+    from jinja2.runtime import new_context
+
+    from portal.templating import PortalTemplate
+
+    env = app.jinja_env
+    template = env.from_string("{{ shown }} {{ site_name_global }}", globals={"shown": "the template's own"})
+    assert isinstance(template, PortalTemplate)
+    env.globals["site_name_global"] = "from the environment"
+    try:
+        ours = template.new_context({"extra": 1})
+        jinjas = new_context(env, template.name, template.blocks, {"extra": 1}, False, template.globals, None)
+        assert ours.parent == jinjas.parent and ours.vars == jinjas.vars
+        assert Template.new_context(template, {"shown": "a variable"}).parent["shown"] == "a variable"
+        assert template.new_context({"shown": "a variable"}).parent["shown"] == "a variable"  # variables win
+        assert template.render() == "the template&#39;s own from the environment"
+        env.globals["site_name_global"] = "changed later"  # the environment's globals are read on each render
+        assert template.render() == "the template&#39;s own changed later"
+    finally:
+        del env.globals["site_name_global"]
