@@ -445,6 +445,8 @@ class RowEntity:
         primary_key = tuple(values[position] for position in self._primary_key)
         if primary_key[0] is None:
             return None
+        if isinstance(session, scoped_session):
+            session = session()
         key = self.mapper.identity_key_from_primary_key(primary_key)
         existing = session.identity_map.get(key)
         if existing is not None:
@@ -461,8 +463,6 @@ class RowEntity:
         state.key = key
         if self._unloaded:
             state._expire_attributes(loaded, self._unloaded)
-        if isinstance(session, scoped_session):
-            session = session()
         session._update_impl(state)  # attached as add() attaches a detached instance, less the empty cascade
         return instance
 
